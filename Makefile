@@ -1,0 +1,83 @@
+# parlab: `make lab` to start the course, `make test` to run every test (what CI runs).
+# Every target sets up what it needs first and is quick when nothing changed.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export VIRTUAL_ENV := $(abspath $(VENV))
+export PATH := $(VIRTUAL_ENV)/bin:$(HOME)/.cargo/bin:$(PATH)
+
+RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml python/pyproject.toml \
+	$(shell find rust_core/src python/src -name '*.rs')
+
+.PHONY: help setup lab test test-rust test-python lint format bench lock clean
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: $(VENV)/.extension $(VENV)/.kernels ## Create .venv, install pinned packages, build the extension, register kernels
+
+lab: setup ## Set up, then start JupyterLab on notebooks/
+	jupyter lab --notebook-dir=notebooks
+
+test: setup lint test-rust test-python ## Set up, then run every check and test (what CI runs)
+
+test-rust: ## cargo tests of the core
+	cargo test --workspace --quiet
+
+test-python: setup ## pytest: the API, the interrupt tests and every notebook (nbval)
+	pytest --nbval-lax
+
+lint: setup ## rustfmt, clippy, ruff and the .pyi stub check
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	ruff check .
+	ruff format --check .
+	$(PY) -m mypy.stubtest parlab._core
+
+format: setup ## Apply rustfmt and ruff format
+	cargo fmt --all
+	ruff format .
+
+bench: setup $(VENV)/.bench ## Criterion benches of the core, then the Python benchmark table
+	cargo bench -p parlab_core --bench strategies
+	$(PY) -m parlab.bench
+
+lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv
+	rm -rf build/lock && $(PYTHON) -m venv build/lock
+	build/lock/bin/pip install -q -r requirements/base.in
+	build/lock/bin/pip freeze > requirements/lock.txt
+	build/lock/bin/pip install -q -r requirements/bench.in
+	build/lock/bin/pip freeze | grep -vxFf requirements/lock.txt > requirements/bench.txt
+	rm -rf build/lock
+
+clean: ## Remove .venv and build products
+	rm -rf $(VENV) target build python/parlab/*.so
+
+# --- the steps behind `setup` ------------------------------------------------------------
+
+$(VENV)/.tools:
+	@scripts/check-tools.sh
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/.packages: requirements/lock.txt | $(VENV)/.tools
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/lock.txt
+	touch $@
+
+$(VENV)/.extension: $(VENV)/.packages $(RUST_SOURCES)
+	maturin develop --release --quiet -m python/Cargo.toml
+	touch $@
+
+$(VENV)/.kernels: $(VENV)/.packages
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (parlab)"
+	touch $@
+
+$(VENV)/.bench: requirements/bench.txt $(VENV)/.packages
+	$(PY) -m pip install --quiet -r requirements/bench.txt
+	touch $@

@@ -1,0 +1,24 @@
+"""parlab: see concurrency and parallelism.
+
+The Mandelbrot set rendered in tiles under several scheduling strategies by a Rust core,
+with a record of what every thread did, to the microsecond::
+
+    import parlab
+    run = parlab.render(strategy="dynamic", threads=2)
+    run.iterations      # escape counts, numpy uint32 (height, width)
+    run.to_frame()      # one row per tile: thread, start, duration, work
+"""
+
+from parlab._core import STRATEGIES, TaskRecord, __version__, default_threads, escape_time
+from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, render
+
+__all__ = [
+    "DEFAULT_VIEWPORT",
+    "STRATEGIES",
+    "RenderRun",
+    "TaskRecord",
+    "__version__",
+    "default_threads",
+    "escape_time",
+    "render",
+]

@@ -1,0 +1,157 @@
+"""The tile renderer: `render` and the `RenderRun` it returns."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from parlab import _core
+from parlab._core import TaskRecord
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The original course demo's view of the whole set: (re_min, re_max, im_min, im_max).
+DEFAULT_VIEWPORT = (-2.5, 1.0, -1.0, 1.0)
+
+_I64 = 2**63
+
+
+@dataclass(frozen=True, repr=False)
+class RenderRun:
+    """The result of `render`: the image, the timeline and how the run ended."""
+
+    #: Escape counts, shape (height, width), dtype uint32; 0 where a tile was not rendered.
+    iterations: np.ndarray
+    #: One record per rendered tile, ordered by start time.
+    records: list[TaskRecord]
+    completed_tiles: int
+    total_tiles: int
+    #: True when the time limit kept at least one tile from starting.
+    time_limited: bool
+    #: From the start of the run until every worker had stopped, in microseconds.
+    elapsed_us: float
+    strategy: str
+    threads: int
+
+    def tile(self, record: TaskRecord) -> np.ndarray:
+        """The escape counts of one record's tile (a view into `iterations`)."""
+        return self.iterations[
+            record.tile_y : record.tile_y + record.tile_h, record.tile_x : record.tile_x + record.tile_w
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The records as a DataFrame, one row per tile, with `end_us` added."""
+        import pandas as pd
+
+        columns = [
+            "task_id", "thread_id", "tile_x", "tile_y", "tile_w", "tile_h",
+            "start_us", "duration_us", "pixels", "iterations",
+        ]  # fmt: skip
+        frame = pd.DataFrame([r.to_dict() for r in self.records], columns=columns)
+        frame["end_us"] = frame["start_us"] + frame["duration_us"]
+        return frame
+
+    def per_thread(self) -> pd.DataFrame:
+        """One row per thread: tiles rendered, busy and idle time (ms) and iterations."""
+        import pandas as pd
+
+        frame = self.to_frame()
+        grouped = frame.groupby("thread_id").agg(
+            tiles=("task_id", "size"),
+            busy_ms=("duration_us", "sum"),
+            iterations=("iterations", "sum"),
+        )
+        grouped = grouped.reindex(pd.RangeIndex(self.threads, name="thread_id"), fill_value=0)
+        grouped["busy_ms"] = grouped["busy_ms"] / 1e3
+        grouped["idle_ms"] = self.elapsed_us / 1e3 - grouped["busy_ms"]
+        return grouped
+
+    def __repr__(self) -> str:
+        height, width = self.iterations.shape
+        limited = ", time-limited" if self.time_limited else ""
+        return (
+            f"RenderRun({self.strategy} on {self.threads} thread(s): {width}×{height}, "
+            f"{self.completed_tiles}/{self.total_tiles} tiles in {self.elapsed_us / 1e3:.1f} ms{limited})"
+        )
+
+
+def render(
+    width: int = 800,
+    height: int = 600,
+    tile_w: int = 50,
+    tile_h: int = 50,
+    max_iter: int = 1000,
+    strategy: str = "dynamic",
+    threads: int | None = None,
+    time_limit_ms: float | None = None,
+    viewport: Sequence[float] = DEFAULT_VIEWPORT,
+    on_tile: Callable[..., Any] | None = None,
+    tile_pixels: bool = False,
+) -> RenderRun:
+    """Render the Mandelbrot set in tiles, recording what every thread did.
+
+    strategy: one of `parlab.STRATEGIES` ("sequential", "static", "interleaved",
+        "dynamic", "rayon").
+    threads: worker threads; None means this machine's effective parallelism
+        (the CPUs this process may use, within its CPU quota). "sequential" uses 1.
+    time_limit_ms: no thread starts a tile after this; the rest of the image stays 0.
+    viewport: (re_min, re_max, im_min, im_max) of the complex plane.
+    on_tile: called on this thread as each tile finishes, while the workers keep going,
+        as ``on_tile(record)`` or, with ``tile_pixels=True``, ``on_tile(record, pixels)``
+        where pixels is the tile's (tile_h, tile_w) uint32 array. If it raises, the
+        render stops and the exception propagates.
+
+    Interrupting (Ctrl-C, or "interrupt kernel" in Jupyter) stops every worker and
+    raises KeyboardInterrupt. Bad parameters raise TypeError or ValueError naming them.
+    """
+    raw = _core.render(
+        _integer("width", width),
+        _integer("height", height),
+        _integer("tile_w", tile_w),
+        _integer("tile_h", tile_h),
+        _integer("max_iter", max_iter),
+        _string("strategy", strategy),
+        None if threads is None else _integer("threads", threads),
+        None if time_limit_ms is None else _real("time_limit_ms", time_limit_ms),
+        _viewport(viewport),
+        on_tile,
+        bool(tile_pixels),
+    )
+    return RenderRun(**raw)
+
+
+def _integer(name: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise TypeError(f"{name}: must be an integer, got bool")
+    try:
+        number = operator.index(value)  # type: ignore[call-overload]
+    except TypeError:
+        raise TypeError(f"{name}: must be an integer, got {type(value).__name__}") from None
+    if not -_I64 <= number < _I64:
+        raise ValueError(f"{name}: {number} is out of range")
+    return number
+
+
+def _real(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name}: must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def _string(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: must be a string, got {type(value).__name__}")
+    return value
+
+
+def _viewport(value: object) -> tuple[float, float, float, float]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 4:
+        raise TypeError("viewport: must be 4 numbers (re_min, re_max, im_min, im_max)")
+    re_min, re_max, im_min, im_max = (_real("viewport", v) for v in value)
+    return (re_min, re_max, im_min, im_max)

@@ -1,0 +1,62 @@
+//! Every strategy at 1 and 2 threads on the original demo's workload (800×600, 50×50
+//! tiles, max_iter 1000), plus the bare kernel over the same tiles with no threads, no
+//! records and no channel: the difference to `sequential` is what recording costs.
+
+use std::hint::black_box;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use parlab_core::{render, render_tile, tile_grid, RenderConfig, Strategy};
+
+fn strategies(c: &mut Criterion) {
+    let base = RenderConfig::default();
+    let mut group = c.benchmark_group("demo_800x600");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4));
+
+    group.bench_function("bare_kernel", |b| {
+        let tiles = tile_grid(base.width, base.height, base.tile_w, base.tile_h);
+        let stop = AtomicBool::new(false);
+        let mut out = Vec::new();
+        b.iter(|| {
+            tiles
+                .iter()
+                .map(|t| {
+                    render_tile(
+                        &base.viewport,
+                        base.width,
+                        base.height,
+                        t,
+                        base.max_iter,
+                        &stop,
+                        &mut out,
+                    )
+                    .unwrap()
+                })
+                .sum::<u64>()
+        })
+    });
+    for strategy in Strategy::ALL {
+        for threads in [1, 2] {
+            if strategy == Strategy::Sequential && threads != 1 {
+                continue;
+            }
+            let config = RenderConfig {
+                strategy,
+                threads: Some(threads),
+                ..base.clone()
+            };
+            group.bench_with_input(
+                BenchmarkId::new(strategy.name(), threads),
+                &config,
+                |b, config| b.iter(|| black_box(render(config).unwrap())),
+            );
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, strategies);
+criterion_main!(benches);

@@ -1,0 +1,30 @@
+//! parlab's core: the Mandelbrot set rendered in tiles under several scheduling
+//! strategies, with a record of what every thread did, to the microsecond.
+//!
+//! ```
+//! use parlab_core::{render, RenderConfig, Strategy};
+//!
+//! let config = RenderConfig { width: 64, height: 48, tile_w: 16, tile_h: 16, max_iter: 100,
+//!                             strategy: Strategy::Dynamic, threads: Some(2), ..Default::default() };
+//! let run = render(&config).unwrap();
+//! assert_eq!(run.completed_tiles(), run.total_tiles);
+//! assert!(run.records.iter().all(|r| r.thread_id < 2));
+//! ```
+//!
+//! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
+
+pub mod error;
+pub mod mandelbrot;
+pub mod render;
+pub mod schedule;
+pub mod tiles;
+pub mod timeline;
+
+pub use error::{Error, Result};
+pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Viewport};
+pub use render::{
+    default_threads, render, render_with, time_limit_from_ms, Event, RenderConfig, RenderRun,
+};
+pub use schedule::Strategy;
+pub use tiles::{tile_count, tile_grid, Tile};
+pub use timeline::TaskRecord;

@@ -1,0 +1,310 @@
+//! A whole render: validate the request, cut the image into tiles, let a strategy run
+//! them, and collect the image and the timeline as tiles finish.
+//!
+//! Workers never share the image: each renders its tile into its own buffer and sends it,
+//! with its record, over a channel to the calling thread, which assembles the image and
+//! hands each finished tile to an event handler (the Python binding's `on_tile`) while
+//! the workers keep going.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::mandelbrot::{render_tile, Viewport};
+use crate::schedule::Strategy;
+use crate::tiles::{tile_grid, Tile};
+use crate::timeline::{micros, RunClock, TaskRecord};
+
+/// The largest image a render accepts (100 megapixels, 400 MB of counts).
+pub const MAX_PIXELS: usize = 100_000_000;
+/// The most iterations per pixel a render accepts.
+pub const MAX_ITER: u32 = 1_000_000;
+/// The most threads a render accepts.
+pub const MAX_THREADS: usize = 1024;
+/// How often the calling thread wakes up without a finished tile, so that it can check
+/// for interrupts (the binding checks Python's signals on each tick).
+pub const TICK: Duration = Duration::from_millis(10);
+
+/// What to render and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderConfig {
+    pub width: usize,
+    pub height: usize,
+    pub tile_w: usize,
+    pub tile_h: usize,
+    pub max_iter: u32,
+    pub strategy: Strategy,
+    /// `None`: the machine's effective parallelism (affinity and CPU quota respected).
+    pub threads: Option<usize>,
+    /// No thread starts a tile after this much time.
+    pub time_limit: Option<Duration>,
+    pub viewport: Viewport,
+}
+
+impl Default for RenderConfig {
+    /// The original course demo: 800×600 in 50×50 tiles, 1000 iterations.
+    fn default() -> Self {
+        RenderConfig {
+            width: 800,
+            height: 600,
+            tile_w: 50,
+            tile_h: 50,
+            max_iter: 1000,
+            strategy: Strategy::Dynamic,
+            threads: None,
+            time_limit: None,
+            viewport: Viewport::default(),
+        }
+    }
+}
+
+impl RenderConfig {
+    /// Checks every parameter and returns the number of threads the render will use.
+    pub fn validate(&self) -> Result<usize> {
+        for (name, value) in [
+            ("width", self.width),
+            ("height", self.height),
+            ("tile_w", self.tile_w),
+            ("tile_h", self.tile_h),
+        ] {
+            if value == 0 {
+                return Err(Error::invalid(name, "must be at least 1"));
+            }
+        }
+        match self.width.checked_mul(self.height) {
+            Some(p) if p <= MAX_PIXELS => {}
+            _ => {
+                return Err(Error::invalid(
+                    "width",
+                    format!(
+                        "width × height = {} × {} is over the limit of {MAX_PIXELS} pixels",
+                        self.width, self.height
+                    ),
+                ))
+            }
+        }
+        if !(1..=MAX_ITER).contains(&self.max_iter) {
+            return Err(Error::invalid(
+                "max_iter",
+                format!("must be between 1 and {MAX_ITER}, got {}", self.max_iter),
+            ));
+        }
+        self.viewport.validate()?;
+        let threads = match (self.strategy, self.threads) {
+            (Strategy::Sequential, None | Some(1)) => 1,
+            (Strategy::Sequential, Some(n)) => {
+                return Err(Error::invalid(
+                    "threads",
+                    format!("the sequential strategy runs on exactly 1 thread, got {n}"),
+                ))
+            }
+            (_, Some(n)) if (1..=MAX_THREADS).contains(&n) => n,
+            (_, Some(n)) => {
+                return Err(Error::invalid(
+                    "threads",
+                    format!("must be between 1 and {MAX_THREADS}, got {n}"),
+                ))
+            }
+            (_, None) => default_threads(),
+        };
+        Ok(threads)
+    }
+}
+
+/// The thread count a pool should use here: the CPUs this process may run on, within its
+/// cgroup CPU quota (std reads both on Linux).
+pub fn default_threads() -> usize {
+    thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(MAX_THREADS)
+}
+
+/// A time limit in milliseconds, as users give it, checked.
+pub fn time_limit_from_ms(ms: f64) -> Result<Duration> {
+    if !(ms.is_finite() && ms >= 0.0) {
+        return Err(Error::invalid(
+            "time_limit_ms",
+            format!("must be a finite number ≥ 0, got {ms}"),
+        ));
+    }
+    Duration::try_from_secs_f64(ms / 1e3)
+        .map_err(|e| Error::invalid("time_limit_ms", format!("{ms} is out of range: {e}")))
+}
+
+/// The result of a render: the image, the timeline, and how the run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderRun {
+    pub width: usize,
+    pub height: usize,
+    /// Escape counts, row-major; 0 for pixels of tiles that were never rendered.
+    pub iterations: Vec<u32>,
+    /// One record per rendered tile, ordered by start time.
+    pub records: Vec<TaskRecord>,
+    pub total_tiles: usize,
+    /// True when the time limit kept at least one tile from starting.
+    pub time_limited: bool,
+    /// From the start of the run until every worker had stopped.
+    pub elapsed_us: f64,
+    pub strategy: Strategy,
+    pub threads: usize,
+}
+
+impl RenderRun {
+    pub fn completed_tiles(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Escape count of pixel (x, y).
+    pub fn count(&self, x: usize, y: usize) -> u32 {
+        self.iterations[y * self.width + x]
+    }
+}
+
+/// What the calling thread sees while a render runs.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A tile finished (events arrive in completion order).
+    Tile {
+        record: &'a TaskRecord,
+        pixels: &'a [u32],
+    },
+    /// No tile finished for [`TICK`]: a chance to check for interrupts.
+    Tick,
+}
+
+/// Renders and waits for the whole image.
+pub fn render(config: &RenderConfig) -> Result<RenderRun> {
+    render_with(config, |_| ControlFlow::Continue(()))
+}
+
+/// Renders, calling `on_event` on this thread for every finished tile and every tick while
+/// the workers run. Returning `Break` cancels the render: every worker stops within a
+/// pixel, and the call returns `Err(Error::Cancelled)` once all of them have stopped.
+pub fn render_with(
+    config: &RenderConfig,
+    mut on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
+) -> Result<RenderRun> {
+    let threads = config.validate()?;
+    let tiles = tile_grid(config.width, config.height, config.tile_w, config.tile_h);
+    let mut iterations = vec![0u32; config.width * config.height];
+    let mut records = Vec::with_capacity(tiles.len());
+    let job = Job {
+        config,
+        clock: RunClock::start(),
+        stop: AtomicBool::new(false),
+        time_limited: AtomicBool::new(false),
+    };
+    let (sender, finished) = mpsc::channel::<(TaskRecord, Vec<u32>)>();
+
+    let (outcome, elapsed, cancelled) = thread::scope(|scope| {
+        let (job, tiles) = (&job, &tiles);
+        let workers = thread::Builder::new()
+            .name("parlab-render".into())
+            .spawn_scoped(scope, move || {
+                let render_one = |thread_id: usize, tile: &Tile| match job.render(thread_id, tile) {
+                    Some(done) => {
+                        // The receiver lives until this thread ends, so this cannot fail.
+                        let _ = sender.send(done);
+                        ControlFlow::Continue(())
+                    }
+                    None => ControlFlow::Break(()),
+                };
+                let outcome = config.strategy.run(tiles, threads, &render_one);
+                (outcome, job.clock.elapsed())
+                // `sender` is dropped here, which ends the loop below.
+            })
+            .map_err(|e| Error::ThreadPool(e.to_string()))?;
+        let mut cancelled = false;
+        let mut notify = |event: Event<'_>| {
+            if !cancelled && on_event(event).is_break() {
+                cancelled = true;
+                job.stop.store(true, Ordering::Relaxed);
+            }
+        };
+        loop {
+            match finished.recv_timeout(TICK) {
+                Ok((record, pixels)) => {
+                    paste(&mut iterations, config.width, &record, &pixels);
+                    notify(Event::Tile {
+                        record: &record,
+                        pixels: &pixels,
+                    });
+                    records.push(record);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => notify(Event::Tick),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        let (outcome, elapsed) = workers
+            .join()
+            .map_err(|_| Error::ThreadPool("a worker thread panicked".into()))?;
+        Ok::<_, Error>((outcome, elapsed, cancelled))
+    })?;
+    outcome?;
+    if cancelled {
+        return Err(Error::Cancelled);
+    }
+    records.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
+    Ok(RenderRun {
+        width: config.width,
+        height: config.height,
+        iterations,
+        time_limited: job.time_limited.into_inner() && records.len() < tiles.len(),
+        total_tiles: tiles.len(),
+        elapsed_us: micros(elapsed),
+        records,
+        strategy: config.strategy,
+        threads,
+    })
+}
+
+/// The state all workers of one render share.
+struct Job<'a> {
+    config: &'a RenderConfig,
+    clock: RunClock,
+    /// Raised to cancel: workers stop within a pixel.
+    stop: AtomicBool,
+    /// Raised by the first worker that refuses a tile because the time limit passed.
+    time_limited: AtomicBool,
+}
+
+impl Job<'_> {
+    /// Renders `tile` on thread `thread_id`, or returns `None` if the thread must stop.
+    fn render(&self, thread_id: usize, tile: &Tile) -> Option<(TaskRecord, Vec<u32>)> {
+        if self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let start = Instant::now();
+        if let Some(limit) = self.config.time_limit {
+            if start.saturating_duration_since(self.clock.started()) >= limit {
+                self.time_limited.store(true, Ordering::Relaxed);
+                return None;
+            }
+        }
+        let c = self.config;
+        let mut pixels = Vec::new();
+        let work = render_tile(
+            &c.viewport,
+            c.width,
+            c.height,
+            tile,
+            c.max_iter,
+            &self.stop,
+            &mut pixels,
+        )
+        .ok()?;
+        let record = TaskRecord::new(tile, thread_id, &self.clock, start, Instant::now(), work);
+        Some((record, pixels))
+    }
+}
+
+/// Copies a finished tile's counts into its place in the image.
+fn paste(image: &mut [u32], width: usize, record: &TaskRecord, pixels: &[u32]) {
+    for (row, line) in pixels.chunks_exact(record.tile_w).enumerate() {
+        let start = (record.tile_y + row) * width + record.tile_x;
+        image[start..start + record.tile_w].copy_from_slice(line);
+    }
+}

@@ -1,0 +1,419 @@
+//! The render contract: every strategy gives the sequential pixels, each tile is recorded
+//! once on a valid thread, the time limit and cancellation are honoured, bad input is named.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use parlab_core::{render, render_with, Error, Event, RenderConfig, Strategy, Viewport};
+
+fn views() -> Vec<RenderConfig> {
+    vec![
+        // The demo's view, smaller.
+        RenderConfig {
+            width: 160,
+            height: 120,
+            tile_w: 16,
+            tile_h: 16,
+            max_iter: 200,
+            ..Default::default()
+        },
+        // A deep zoom near the boundary: neighbouring pixels differ in the last few bits.
+        RenderConfig {
+            width: 64,
+            height: 48,
+            tile_w: 8,
+            tile_h: 8,
+            max_iter: 2000,
+            viewport: Viewport::new(
+                -0.743_643_887_1,
+                -0.743_643_886_9,
+                0.131_825_904_1,
+                0.131_825_904_3,
+            ),
+            ..Default::default()
+        },
+        // Odd sizes: clipped edge tiles on both axes.
+        RenderConfig {
+            width: 103,
+            height: 57,
+            tile_w: 20,
+            tile_h: 13,
+            max_iter: 300,
+            ..Default::default()
+        },
+        // Tiles larger than the image, and 1-pixel tiles.
+        RenderConfig {
+            width: 9,
+            height: 5,
+            tile_w: 64,
+            tile_h: 64,
+            max_iter: 50,
+            ..Default::default()
+        },
+        RenderConfig {
+            width: 9,
+            height: 5,
+            tile_w: 1,
+            tile_h: 1,
+            max_iter: 50,
+            ..Default::default()
+        },
+    ]
+}
+
+fn sequential(config: &RenderConfig) -> RenderConfig {
+    RenderConfig {
+        strategy: Strategy::Sequential,
+        threads: Some(1),
+        ..config.clone()
+    }
+}
+
+#[test]
+fn every_strategy_gives_the_sequential_pixels() {
+    for view in views() {
+        let expected = render(&sequential(&view)).unwrap();
+        assert!(expected.iterations.iter().all(|&c| c >= 1));
+        for strategy in Strategy::ALL {
+            for threads in [1, 2, 3, 7] {
+                if strategy == Strategy::Sequential && threads != 1 {
+                    continue;
+                }
+                let run = render(&RenderConfig {
+                    strategy,
+                    threads: Some(threads),
+                    ..view.clone()
+                })
+                .unwrap();
+                assert_eq!(
+                    run.iterations, expected.iterations,
+                    "{strategy} × {threads} on {view:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn each_tile_is_recorded_once_on_a_valid_thread() {
+    for view in views() {
+        for strategy in Strategy::ALL {
+            let threads = if strategy == Strategy::Sequential {
+                1
+            } else {
+                3
+            };
+            let run = render(&RenderConfig {
+                strategy,
+                threads: Some(threads),
+                ..view.clone()
+            })
+            .unwrap();
+            assert_eq!(run.completed_tiles(), run.total_tiles);
+            assert!(!run.time_limited);
+            let ids: HashSet<_> = run.records.iter().map(|r| r.task_id).collect();
+            assert_eq!(ids.len(), run.total_tiles, "{strategy}");
+            assert!(run
+                .records
+                .windows(2)
+                .all(|w| w[0].start_us <= w[1].start_us));
+            let pixels: usize = run.records.iter().map(|r| r.pixels).sum();
+            assert_eq!(pixels, view.width * view.height);
+            for r in &run.records {
+                assert!(r.thread_id < threads, "{strategy}: {r:?}");
+                assert_eq!(r.pixels, r.tile_w * r.tile_h);
+                assert!(r.start_us >= 0.0 && r.duration_us >= 0.0);
+                assert!(
+                    r.end_us() <= run.elapsed_us + 1.0,
+                    "{r:?} ends after the run ({})",
+                    run.elapsed_us
+                );
+                let tile_sum: u64 = (r.tile_y..r.tile_y + r.tile_h)
+                    .flat_map(|y| (r.tile_x..r.tile_x + r.tile_w).map(move |x| (x, y)))
+                    .map(|(x, y)| u64::from(run.count(x, y)))
+                    .sum();
+                assert_eq!(r.iterations, tile_sum);
+            }
+        }
+    }
+}
+
+#[test]
+fn records_resolve_microseconds() {
+    // Tiles of a few pixels take microseconds; the timeline must still tell them apart.
+    let run = render(&RenderConfig {
+        width: 64,
+        height: 64,
+        tile_w: 4,
+        tile_h: 4,
+        max_iter: 50,
+        threads: Some(1),
+        strategy: Strategy::Sequential,
+        ..Default::default()
+    })
+    .unwrap();
+    let distinct: HashSet<u64> = run.records.iter().map(|r| r.start_us.to_bits()).collect();
+    assert!(
+        distinct.len() > run.records.len() / 2,
+        "start times collapse: {}",
+        distinct.len()
+    );
+    assert!(run
+        .records
+        .iter()
+        .any(|r| r.duration_us > 0.0 && r.duration_us < 1000.0));
+}
+
+/// Heavy enough that no strategy finishes it within the limits used below.
+fn heavy(strategy: Strategy, threads: usize) -> RenderConfig {
+    RenderConfig {
+        width: 2000,
+        height: 2000,
+        tile_w: 50,
+        tile_h: 50,
+        max_iter: 20_000,
+        strategy,
+        threads: Some(threads),
+        viewport: Viewport::new(-1.0, 0.5, -0.75, 0.75),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn no_tile_starts_after_the_time_limit() {
+    for strategy in Strategy::ALL {
+        let threads = if strategy == Strategy::Sequential {
+            1
+        } else {
+            2
+        };
+        let limit = Duration::from_millis(30);
+        let run = render(&RenderConfig {
+            time_limit: Some(limit),
+            ..heavy(strategy, threads)
+        })
+        .unwrap();
+        assert!(run.time_limited, "{strategy}");
+        assert!(run.completed_tiles() < run.total_tiles, "{strategy}");
+        assert!(
+            run.records.iter().all(|r| r.start_us < 30_000.0),
+            "{strategy}"
+        );
+        let rendered: HashSet<(usize, usize)> = run
+            .records
+            .iter()
+            .flat_map(|r| {
+                (r.tile_y..r.tile_y + r.tile_h)
+                    .flat_map(move |y| (r.tile_x..r.tile_x + r.tile_w).map(move |x| (x, y)))
+            })
+            .collect();
+        for y in (0..2000).step_by(37) {
+            for x in (0..2000).step_by(41) {
+                assert_eq!(
+                    run.count(x, y) >= 1,
+                    rendered.contains(&(x, y)),
+                    "{strategy} ({x}, {y})"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_zero_time_limit_renders_nothing() {
+    let run = render(&RenderConfig {
+        time_limit: Some(Duration::ZERO),
+        ..heavy(Strategy::Dynamic, 2)
+    })
+    .unwrap();
+    assert_eq!(run.completed_tiles(), 0);
+    assert!(run.time_limited);
+    assert!(run.iterations.iter().all(|&c| c == 0));
+}
+
+#[test]
+fn a_generous_time_limit_is_not_reported() {
+    let run = render(&RenderConfig {
+        time_limit: Some(Duration::from_secs(60)),
+        ..views()[0].clone()
+    })
+    .unwrap();
+    assert!(!run.time_limited);
+    assert_eq!(run.completed_tiles(), run.total_tiles);
+}
+
+#[test]
+fn cancelling_stops_every_strategy_promptly() {
+    for strategy in Strategy::ALL {
+        let threads = if strategy == Strategy::Sequential {
+            1
+        } else {
+            2
+        };
+        let started = Instant::now();
+        let mut tiles_seen = 0;
+        let result = render_with(&heavy(strategy, threads), |event| {
+            if let Event::Tile { .. } = event {
+                tiles_seen += 1;
+            }
+            if started.elapsed() > Duration::from_millis(20) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        });
+        // render_with returns only once every worker has stopped (scoped threads).
+        let took = started.elapsed();
+        assert_eq!(result.unwrap_err(), Error::Cancelled, "{strategy}");
+        assert!(
+            took < Duration::from_millis(500),
+            "{strategy} took {took:?} to stop"
+        );
+    }
+}
+
+#[test]
+fn events_arrive_while_workers_run() {
+    let mut events = Vec::new();
+    let run = render_with(
+        &RenderConfig {
+            threads: Some(2),
+            ..views()[2].clone()
+        },
+        |event| {
+            if let Event::Tile { record, pixels } = event {
+                assert_eq!(pixels.len(), record.pixels);
+                events.push(record.task_id);
+            }
+            ControlFlow::Continue(())
+        },
+    )
+    .unwrap();
+    assert_eq!(events.len(), run.total_tiles);
+}
+
+#[test]
+fn bad_input_names_the_parameter() {
+    let ok = RenderConfig::default();
+    let cases = [
+        (
+            "width",
+            RenderConfig {
+                width: 0,
+                ..ok.clone()
+            },
+        ),
+        (
+            "height",
+            RenderConfig {
+                height: 0,
+                ..ok.clone()
+            },
+        ),
+        (
+            "tile_w",
+            RenderConfig {
+                tile_w: 0,
+                ..ok.clone()
+            },
+        ),
+        (
+            "tile_h",
+            RenderConfig {
+                tile_h: 0,
+                ..ok.clone()
+            },
+        ),
+        (
+            "width",
+            RenderConfig {
+                width: 20_000,
+                height: 20_000,
+                ..ok.clone()
+            },
+        ),
+        (
+            "width",
+            RenderConfig {
+                width: usize::MAX,
+                height: 2,
+                ..ok.clone()
+            },
+        ),
+        (
+            "max_iter",
+            RenderConfig {
+                max_iter: 0,
+                ..ok.clone()
+            },
+        ),
+        (
+            "max_iter",
+            RenderConfig {
+                max_iter: 1_000_001,
+                ..ok.clone()
+            },
+        ),
+        (
+            "threads",
+            RenderConfig {
+                threads: Some(0),
+                ..ok.clone()
+            },
+        ),
+        (
+            "threads",
+            RenderConfig {
+                threads: Some(1025),
+                ..ok.clone()
+            },
+        ),
+        (
+            "threads",
+            RenderConfig {
+                strategy: Strategy::Sequential,
+                threads: Some(2),
+                ..ok.clone()
+            },
+        ),
+        (
+            "viewport",
+            RenderConfig {
+                viewport: Viewport::new(1.0, 1.0, 0.0, 1.0),
+                ..ok.clone()
+            },
+        ),
+        (
+            "viewport",
+            RenderConfig {
+                viewport: Viewport::new(0.0, 1.0, f64::NAN, 1.0),
+                ..ok.clone()
+            },
+        ),
+    ];
+    for (name, config) in cases {
+        match render(&config) {
+            Err(Error::InvalidParameter { name: got, .. }) => assert_eq!(got, name, "{config:?}"),
+            other => panic!("{config:?} gave {other:?}"),
+        }
+    }
+    assert!(parlab_core::time_limit_from_ms(-1.0).is_err());
+    assert!(parlab_core::time_limit_from_ms(f64::NAN).is_err());
+    assert!(parlab_core::time_limit_from_ms(f64::INFINITY).is_err());
+    assert_eq!(
+        parlab_core::time_limit_from_ms(1.5).unwrap(),
+        Duration::from_micros(1500)
+    );
+}
+
+#[test]
+fn default_threads_is_at_least_one() {
+    let run = render(&RenderConfig {
+        threads: None,
+        ..views()[3].clone()
+    })
+    .unwrap();
+    assert!(run.threads >= 1);
+    assert_eq!(run.threads, parlab_core::default_threads());
+}
