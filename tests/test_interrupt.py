@@ -6,8 +6,9 @@ import sys
 import textwrap
 import time
 
-import parlab
 import pytest
+
+import parlab
 
 CHILD = textwrap.dedent(
     """

@@ -4,8 +4,9 @@ import threading
 
 import numpy as np
 import pandas as pd
-import parlab
 import pytest
+
+import parlab
 from reference import escape_counts
 
 PARALLEL = [s for s in parlab.STRATEGIES if s != "sequential"]

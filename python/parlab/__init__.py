@@ -9,16 +9,18 @@ with a record of what every thread did, to the microsecond::
     run.to_frame()      # one row per tile: thread, start, duration, work
 """
 
-from parlab._core import STRATEGIES, TaskRecord, __version__, default_threads, escape_time
+from parlab._core import STRATEGIES, HardwareInfo, TaskRecord, __version__, default_threads, escape_time, hardware
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, render
 
 __all__ = [
     "DEFAULT_VIEWPORT",
     "STRATEGIES",
+    "HardwareInfo",
     "RenderRun",
     "TaskRecord",
     "__version__",
     "default_threads",
     "escape_time",
+    "hardware",
     "render",
 ]

@@ -3,7 +3,16 @@
 from collections.abc import Callable
 from typing import Any, final
 
-__all__ = ["STRATEGIES", "TaskRecord", "__version__", "default_threads", "escape_time", "render"]
+__all__ = [
+    "STRATEGIES",
+    "HardwareInfo",
+    "TaskRecord",
+    "__version__",
+    "default_threads",
+    "escape_time",
+    "hardware",
+    "render",
+]
 
 STRATEGIES: tuple[str, ...]
 __version__: str
@@ -51,3 +60,31 @@ def render(
 ) -> dict[str, Any]: ...
 def escape_time(cr: float, ci: float, max_iter: int) -> int: ...
 def default_threads() -> int: ...
+
+@final
+class HardwareInfo:
+    """This machine's hardware card: fields are attributes (None where the OS does not say).
+
+    Among them: cpu_model, cpu_vendor, architecture, logical_cpus, physical_cores,
+    threads_per_core, sockets, numa_nodes, affinity_cpus, cpu_quota, effective_parallelism,
+    base/max/current_frequency_mhz, caches, memory_total, memory_available, memory_limit,
+    simd, os, os_name, kernel, in_container, in_ci, on_binder, python, max_speedup, summary.
+    """
+
+    logical_cpus: int
+    physical_cores: int | None
+    threads_per_core: int | None
+    sockets: int | None
+    numa_nodes: int | None
+    affinity_cpus: int | None
+    cpu_quota: float | None
+    effective_parallelism: int
+    memory_total: int | None
+    memory_available: int | None
+    memory_limit: int | None
+    max_speedup: float
+    summary: str
+    def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str: ...
+
+def hardware() -> HardwareInfo: ...

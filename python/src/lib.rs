@@ -5,7 +5,7 @@ use std::ops::ControlFlow;
 
 use numpy::{PyArray1, PyArrayMethods};
 use parlab_core as core;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -261,6 +261,87 @@ fn escape_time(cr: f64, ci: f64, max_iter: i64) -> PyResult<u32> {
     ))
 }
 
+/// This machine's hardware card, with the Python interpreter's own facts added.
+#[pyclass(frozen, module = "parlab", name = "HardwareInfo")]
+struct HardwareInfo {
+    info: core::HardwareInfo,
+    fields: Py<PyDict>,
+}
+
+#[pymethods]
+impl HardwareInfo {
+    /// Every field as a plain dict (JSON-ready), with `max_speedup` and `summary`.
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        self.fields.bind(py).copy()
+    }
+
+    fn __getattr__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        self.fields.bind(py).get_item(name)?.ok_or_else(|| {
+            PyAttributeError::new_err(format!("'HardwareInfo' object has no attribute '{name}'"))
+        })
+    }
+
+    fn __dir__(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        let mut names: Vec<String> = self.fields.bind(py).keys().extract()?;
+        names.extend(["to_dict", "_repr_html_"].map(String::from));
+        Ok(names)
+    }
+
+    fn __str__(&self) -> String {
+        self.info.to_text()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "HardwareInfo(logical_cpus={}, physical_cores={}, affinity_cpus={}, cpu_quota={}, effective_parallelism={})",
+            self.info.logical_cpus,
+            self.info.physical_cores.map_or("None".into(), |n| n.to_string()),
+            self.info.affinity_cpus.map_or("None".into(), |n| n.to_string()),
+            self.info.cpu_quota.map_or("None".into(), |q| q.to_string()),
+            self.info.effective_parallelism,
+        )
+    }
+
+    fn _repr_html_(&self) -> String {
+        self.info.to_html()
+    }
+}
+
+/// What the running interpreter says about itself.
+fn python_info(py: Python<'_>) -> PyResult<core::hardware::PythonInfo> {
+    let sys = py.import("sys")?;
+    let platform = py.import("platform")?;
+    let sysconfig = py.import("sysconfig")?;
+    let gil_disabled_build = sysconfig.call_method1("get_config_var", ("Py_GIL_DISABLED",))?;
+    let gil_enabled = match sys.getattr("_is_gil_enabled") {
+        Ok(f) => Some(f.call0()?.extract::<bool>()?),
+        Err(_) => None,
+    };
+    let free_threaded = gil_disabled_build.is_truthy()?;
+    Ok(core::hardware::PythonInfo {
+        version: platform.call_method0("python_version")?.extract()?,
+        implementation: platform.call_method0("python_implementation")?.extract()?,
+        free_threaded,
+        // Before 3.13 there is no way to turn the GIL off: a classic build always has it.
+        gil_enabled: gil_enabled.or(Some(!free_threaded)),
+    })
+}
+
+/// Reads this machine: cores, hardware threads, affinity, CPU quota, caches, memory, SIMD.
+#[pyfunction]
+fn hardware(py: Python<'_>) -> PyResult<HardwareInfo> {
+    let mut info = py.detach(core::hardware::detect);
+    info.python = Some(python_info(py)?);
+    let json = serde_json::to_string(&info.to_json())
+        .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+    let fields = py
+        .import("json")?
+        .call_method1("loads", (json,))?
+        .cast_into::<PyDict>()?
+        .unbind();
+    Ok(HardwareInfo { info, fields })
+}
+
 /// The thread count used when `threads=None`: CPUs this process may use, within its quota.
 #[pyfunction]
 fn default_threads() -> usize {
@@ -276,5 +357,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(render, m)?)?;
     m.add_function(wrap_pyfunction!(escape_time, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(hardware, m)?)?;
+    m.add_class::<HardwareInfo>()?;
     Ok(())
 }

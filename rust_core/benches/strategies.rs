@@ -58,5 +58,48 @@ fn strategies(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, strategies);
+/// Recording cost per tile: 10,000 one-pixel tiles of one iteration each, so that nearly
+/// all the time is bookkeeping (clock reads, the record, the channel to the caller).
+fn recording(c: &mut Criterion) {
+    let config = RenderConfig {
+        width: 100,
+        height: 100,
+        tile_w: 1,
+        tile_h: 1,
+        max_iter: 1,
+        strategy: Strategy::Sequential,
+        threads: Some(1),
+        ..RenderConfig::default()
+    };
+    let mut group = c.benchmark_group("tiny_tiles_10000");
+    group.sample_size(30);
+    let tiles = tile_grid(config.width, config.height, config.tile_w, config.tile_h);
+    let stop = AtomicBool::new(false);
+    group.bench_function("bare_kernel", |b| {
+        let mut out = Vec::new();
+        b.iter(|| {
+            tiles
+                .iter()
+                .map(|t| {
+                    render_tile(
+                        &config.viewport,
+                        config.width,
+                        config.height,
+                        t,
+                        1,
+                        &stop,
+                        &mut out,
+                    )
+                    .unwrap()
+                })
+                .sum::<u64>()
+        })
+    });
+    group.bench_function("recorded", |b| {
+        b.iter(|| black_box(render(&config).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, strategies, recording);
 criterion_main!(benches);

@@ -14,6 +14,7 @@
 //! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
 
 pub mod error;
+pub mod hardware;
 pub mod mandelbrot;
 pub mod render;
 pub mod schedule;
@@ -21,6 +22,7 @@ pub mod tiles;
 pub mod timeline;
 
 pub use error::{Error, Result};
+pub use hardware::{detect, HardwareInfo};
 pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Viewport};
 pub use render::{
     default_threads, render, render_with, time_limit_from_ms, Event, RenderConfig, RenderRun,
