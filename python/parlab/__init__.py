@@ -12,6 +12,18 @@ with a record of what every thread did, to the microsecond::
 from parlab._core import STRATEGIES, HardwareInfo, TaskRecord, __version__, default_threads, escape_time, hardware
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, render
 
+_SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
+
+
+def __getattr__(name: str):
+    """`parlab.experiments`, `parlab.plots`, … load on first use, keeping `import parlab` light."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"parlab.{name}")
+    raise AttributeError(f"module 'parlab' has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_VIEWPORT",
     "STRATEGIES",

@@ -88,3 +88,11 @@ class HardwareInfo:
     def _repr_html_(self) -> str: ...
 
 def hardware() -> HardwareInfo: ...
+def fib(n: int) -> int:
+    """fib(n) in Rust, keeping the GIL (other Python threads wait)."""
+
+def fib_nogil(n: int) -> int:
+    """fib(n) in Rust with the GIL released (other Python threads run meanwhile)."""
+
+def fib_rayon(n: int, calls: int, workers: int) -> list[tuple[int, int, float, float, int]]:
+    """`calls` calls of fib(n) spread by rayon over `workers` threads: (call, worker, start_us, duration_us, value)."""

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from matplotlib import colors
+from matplotlib.ticker import MaxNLocator
 
 if TYPE_CHECKING:
-    import pandas as pd
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
@@ -24,15 +25,18 @@ def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return ax.get_figure(), ax  # type: ignore[return-value]
 
 
+def counts_colormap() -> colors.Colormap:
+    """The colours of escape counts (log scale): grey for pixels never rendered."""
+    return plt.get_cmap("magma").with_extremes(bad="#9a9a9a")
+
+
 def mandelbrot(iterations: np.ndarray | RenderRun, ax: Axes | None = None, title: str | None = None) -> Figure:
     """The escape counts as an image; pixels of tiles never rendered (count 0) are grey."""
     counts = getattr(iterations, "iterations", iterations)
     fig, ax = _axes(ax, (8, 6))
     masked = np.ma.masked_equal(np.asarray(counts), 0)
-    cmap = plt.get_cmap("magma").copy()
-    cmap.set_bad("#9a9a9a")
     top = max(int(masked.max()) if masked.count() else 1, 2)
-    ax.imshow(masked, cmap=cmap, norm=colors.LogNorm(vmin=1, vmax=top), interpolation="nearest")
+    ax.imshow(masked, cmap=counts_colormap(), norm=colors.LogNorm(vmin=1, vmax=top), interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
@@ -102,4 +106,133 @@ def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: st
         ax.set_xlabel("")
     axes[-1, 0].set_xlim(0, longest * 1.02)
     axes[-1, 0].set_xlabel("time since the run started (ms)")
+    return fig
+
+
+# --- experiments: frames with mode, task, worker, start_s, end_s ---------------------------
+
+STEP_COLORS = {"load": "#4c72b0", "render": "#dd8452"}
+
+
+def _lanes(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Greedy interval colouring: overlapping bars of one worker get separate lanes."""
+    lanes = np.zeros(len(starts), dtype=int)
+    lane_ends: list[float] = []
+    for i in np.argsort(starts, kind="stable"):
+        free = next((k for k, end in enumerate(lane_ends) if end <= starts[i] + 1e-12), None)
+        if free is None:
+            free = len(lane_ends)
+            lane_ends.append(0.0)
+        lane_ends[free] = ends[i]
+        lanes[i] = free
+    return lanes
+
+
+def worker_timeline(frame: pd.DataFrame, modes: list[str] | None = None, color_by: str | None = None) -> Figure:
+    """One panel per mode, one row per worker, one bar per task (or step) on a shared time
+    axis in ms. Tasks that overlap on one worker (coroutines waiting together) are stacked
+    in thinner lanes inside the worker's row.
+
+    color_by: a column to colour by ("step", "task", "worker"); default "step" when the
+    frame has steps, else one colour per mode.
+    """
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    modes = list(dict.fromkeys(frame["mode"])) if modes is None else list(modes)
+    if color_by is None:
+        color_by = "step" if "step" in frame.columns else "mode"
+    if color_by not in frame.columns:
+        raise ValueError(f"color_by: {color_by!r} is not a column of the frame")
+    rows = [max(int(frame.loc[frame["mode"] == m, "worker"].max()) + 1, 1) for m in modes]
+    heights = [min(n, 24) + 1.5 for n in rows]
+    fig, axes = plt.subplots(
+        len(modes), 1, figsize=(10, 0.5 + 0.3 * sum(heights)), sharex=True, squeeze=False,
+        gridspec_kw={"height_ratios": heights}, layout="constrained",
+    )  # fmt: skip
+    palette = plt.get_cmap("tab10")
+    categories = {value: i for i, value in enumerate(dict.fromkeys(frame[color_by]))}
+    for ax, mode, workers in zip(axes[:, 0], modes, rows, strict=True):
+        part = frame[frame["mode"] == mode]
+        for worker, bars in part.groupby("worker"):
+            lanes = _lanes(bars["start_s"].to_numpy(), bars["end_s"].to_numpy())
+            count = lanes.max() + 1
+            height = 0.8 / count
+            colors = [
+                STEP_COLORS.get(value, palette(categories[value] % 10)) if color_by == "step"
+                else palette(categories[value] % 10)
+                for value in bars[color_by]
+            ]  # fmt: skip
+            ax.barh(
+                worker - 0.4 + height * (lanes + 0.5),
+                (bars["end_s"] - bars["start_s"]) * 1e3,
+                left=bars["start_s"] * 1e3,
+                height=height * 0.9,
+                color=colors,
+                edgecolor="white" if count == 1 else "none",
+                linewidth=0.4,
+            )
+        ax.set_ylim(workers - 0.5, -0.5)
+        if workers <= 16:
+            ax.set_yticks(range(workers), [f"worker {w}" for w in range(workers)])
+        else:
+            ax.set_ylabel(f"{workers} workers")
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        total = part["end_s"].max()
+        ax.set_title(f"{mode}: {total * 1e3:.0f} ms on {part['worker'].nunique()} worker(s)", loc="left", fontsize=10)
+    if color_by == "step":
+        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STEP_COLORS.values()]
+        axes[0, 0].legend(handles, list(STEP_COLORS), loc="lower right", bbox_to_anchor=(1, 1), ncol=2, fontsize=8)
+    axes[-1, 0].set_xlabel("time since the mode started (ms)")
+    axes[-1, 0].set_xlim(left=0)
+    return fig
+
+
+def mode_totals(frame: pd.DataFrame, by: str | None = None, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Total wall time of each mode as bars; with `by` (a column such as "workload"),
+    grouped bars, one group per value of `by`."""
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    keys = ["mode"] if by is None else [by, "mode"]
+    totals = frame.groupby(keys, sort=False)["end_s"].max()
+    fig, ax = _axes(ax, (8, 4))
+    if by is None:
+        ax.bar(totals.index, totals.to_numpy(), color=plt.get_cmap("tab10")(range(len(totals))))
+        for x, value in enumerate(totals.to_numpy()):
+            ax.annotate(f"{value:.2f} s", (x, value), ha="center", va="bottom", fontsize=8)
+    else:
+        table = totals.unstack("mode")
+        table.plot.bar(ax=ax, rot=0, width=0.8)
+        ax.legend(title="mode", fontsize=8)
+    ax.set_ylabel("total time (s)")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def speedup(result, ceiling: float | None = None, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Measured speedup over thread counts against the ideal line and the Amdahl fit, with
+    efficiency on a second axis; `ceiling` draws the hardware's limit (e.g. max_speedup)."""
+    table = result.table
+    fig, ax = _axes(ax, (7, 4.5))
+    k = table["threads"].to_numpy(float)
+    grid = np.linspace(k.min(), k.max(), 200)
+    ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal (speedup = threads)")
+    ax.plot(grid, [result.amdahl(x) for x in grid], color="#dd8452",
+            label=f"Amdahl fit: serial fraction {result.serial_fraction:.1%}")  # fmt: skip
+    ax.plot(k, table["speedup"], "o-", color="#4c72b0", label="measured (median)")
+    if ceiling is not None:
+        ax.axhline(ceiling, color="black", linestyle="--", linewidth=1, label=f"this machine's ceiling ({ceiling:g}×)")
+    ax.set_xlabel("threads")
+    ax.set_ylabel("speedup")
+    ax.set_xticks(k)
+    ax.set_ylim(0, max(float(table["speedup"].max()), k.max() / k.min(), ceiling or 0) * 1.08)
+    twin = ax.twinx()
+    twin.bar(k, table["efficiency"], width=0.15 * k, alpha=0.2, color="#55a868", label="efficiency")
+    twin.set_ylim(0, 1.6)
+    twin.set_ylabel("efficiency (speedup / threads)")
+    handles, labels = ax.get_legend_handles_labels()
+    extra_h, extra_l = twin.get_legend_handles_labels()
+    ax.legend(handles + extra_h, labels + extra_l, loc="upper left", fontsize=8)
+    if title:
+        ax.set_title(title)
     return fig

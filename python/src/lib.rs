@@ -342,6 +342,50 @@ fn hardware(py: Python<'_>) -> PyResult<HardwareInfo> {
     Ok(HardwareInfo { info, fields })
 }
 
+/// fib(n) computed in Rust while this thread keeps the GIL: other Python threads wait.
+#[pyfunction]
+fn fib(n: u32) -> PyResult<u64> {
+    core::workloads::check_fib_n(n).map_err(to_py_err)?;
+    Ok(core::workloads::fib(n))
+}
+
+/// fib(n) computed in Rust with the GIL released: other Python threads run meanwhile.
+#[pyfunction]
+fn fib_nogil(py: Python<'_>, n: u32) -> PyResult<u64> {
+    core::workloads::check_fib_n(n).map_err(to_py_err)?;
+    Ok(py.detach(|| core::workloads::fib(n)))
+}
+
+/// (call, worker, start_us, duration_us, value) of one call of a fib batch.
+type CallTuple = (usize, usize, f64, f64, u64);
+
+/// `calls` calls of fib(n) spread by rayon over `workers` threads, as
+/// (call, worker, start_us, duration_us, value) tuples. Ctrl-C stops it between calls.
+#[pyfunction]
+fn fib_rayon(py: Python<'_>, n: u32, calls: usize, workers: usize) -> PyResult<Vec<CallTuple>> {
+    let mut interrupt: Option<PyErr> = None;
+    let (outcome, _) = py.detach(|| {
+        core::workloads::run_cancellable(
+            |stop| core::workloads::fib_calls(n, calls, workers, stop),
+            || match Python::attach(|py| py.check_signals()) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => {
+                    interrupt = Some(err);
+                    ControlFlow::Break(())
+                }
+            },
+        )
+    });
+    if let Some(err) = interrupt {
+        return Err(err);
+    }
+    let records = outcome.map_err(to_py_err)?;
+    Ok(records
+        .into_iter()
+        .map(|r| (r.call, r.thread_id, r.start_us, r.duration_us, r.value))
+        .collect())
+}
+
 /// The thread count used when `threads=None`: CPUs this process may use, within its quota.
 #[pyfunction]
 fn default_threads() -> usize {
@@ -358,6 +402,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(escape_time, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(hardware, m)?)?;
+    m.add_function(wrap_pyfunction!(fib, m)?)?;
+    m.add_function(wrap_pyfunction!(fib_nogil, m)?)?;
+    m.add_function(wrap_pyfunction!(fib_rayon, m)?)?;
     m.add_class::<HardwareInfo>()?;
     Ok(())
 }

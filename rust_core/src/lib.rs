@@ -20,6 +20,7 @@ pub mod render;
 pub mod schedule;
 pub mod tiles;
 pub mod timeline;
+pub mod workloads;
 
 pub use error::{Error, Result};
 pub use hardware::{detect, HardwareInfo};

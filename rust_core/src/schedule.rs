@@ -123,36 +123,71 @@ pub fn dynamic(tiles: &[Tile], threads: usize, render: &RenderFn) -> Result<()> 
 }
 
 /// rayon splits the tiles and idle threads steal work from busy ones. The pool is local
-/// to this call (the global pool is never touched) and is joined before returning.
+/// to this call (the global pool is never touched).
 pub fn work_stealing(tiles: &[Tile], threads: usize, render: &RenderFn) -> Result<()> {
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("parlab-rayon-{i}"))
-        .build_scoped(
-            |worker| worker.run(),
-            |pool| {
-                let _ = pool.install(|| {
-                    tiles.par_iter().try_for_each(|tile| {
-                        render(rayon::current_thread_index().unwrap_or(0), tile)
-                    })
-                });
-            },
-        )
-        .map_err(|e| Error::ThreadPool(e.to_string()))
+    local_pool(threads, |pool| {
+        let _ = pool.install(|| {
+            tiles
+                .par_iter()
+                .try_for_each(|tile| render(rayon::current_thread_index().unwrap_or(0), tile))
+        });
+    })
+}
+
+/// Runs `op` with a rayon pool of exactly `threads` threads, and joins every one of them
+/// before returning: no pool thread outlives the call.
+pub fn local_pool<R>(threads: usize, op: impl FnOnce(&rayon::ThreadPool) -> R) -> Result<R> {
+    thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(threads);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .spawn_handler(|worker| {
+                let name = format!("parlab-rayon-{}", worker.index());
+                handles.push(
+                    thread::Builder::new()
+                        .name(name)
+                        .spawn_scoped(scope, || worker.run())?,
+                );
+                Ok(())
+            })
+            .build()
+            .map_err(|e| Error::ThreadPool(e.to_string()));
+        let result = pool.map(|pool| op(&pool)); // dropping the pool tells its threads to exit
+        join_all(handles);
+        result
+    })
 }
 
 /// Starts `count` scoped threads running `work(thread_id)` and waits for all of them.
 fn spawn_workers(count: usize, work: impl Fn(usize) + Sync) -> Result<()> {
     let work = &work;
     thread::scope(|scope| {
+        let mut handles = Vec::with_capacity(count);
         for thread_id in 0..count {
-            thread::Builder::new()
+            let spawned = thread::Builder::new()
                 .name(format!("parlab-worker-{thread_id}"))
-                .spawn_scoped(scope, move || work(thread_id))
-                .map_err(|e| Error::ThreadPool(e.to_string()))?;
+                .spawn_scoped(scope, move || work(thread_id));
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(e) => {
+                    join_all(handles);
+                    return Err(Error::ThreadPool(e.to_string()));
+                }
+            }
         }
+        join_all(handles);
         Ok(())
     })
+}
+
+/// Joins each thread for real (the OS thread has exited when this returns), which a
+/// scope's implicit join does not promise: it only waits for the closures to finish.
+fn join_all<T>(handles: Vec<thread::ScopedJoinHandle<'_, T>>) {
+    for handle in handles {
+        if let Err(panic) = handle.join() {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
 
 #[cfg(test)]

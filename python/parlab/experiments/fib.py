@@ -1,0 +1,140 @@
+"""CPU-bound: the same slow Fibonacci, many times, under every way Python offers to do
+several things at once (seed 002's fib(30) × 50: sync 28 s, asyncio 65 s, threads 33 s,
+processes 18 s).
+
+    frame = parlab.experiments.fib.run(n=27, calls=20)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+
+import pandas as pd
+
+from parlab import _core
+from parlab.experiments._common import (
+    check_int,
+    check_modes,
+    check_workers,
+    concat,
+    default_workers,
+    now,
+    process_pool,
+    results,
+    run_async,
+    thread_pool,
+    tidy,
+)
+
+MODES = ("sync", "asyncio", "threads", "processes", "rust", "rust-threads", "rayon")
+
+#: Pure Python fib(35) already takes seconds: more is a hang, not a lesson.
+MAX_PYTHON_N = 35
+#: The core's own limit (parlab_core::workloads::MAX_FIB_N).
+MAX_RUST_N = 40
+
+
+def fib(x: int) -> int:
+    """The original article's deliberately slow Fibonacci (fib(0) = fib(1) = 1)."""
+    if x == 0 or x == 1:
+        return 1
+    return fib(x - 1) + fib(x - 2)
+
+
+def timed_fib(n: int) -> dict:
+    """One call, with who ran it and when. Top-level so that child processes can run it."""
+    start = now()
+    value = fib(n)
+    return {"start": start, "end": now(), "who": (os.getpid(), threading.get_ident()), "value": value}
+
+
+def _timed(function, n: int) -> dict:
+    start = now()
+    value = function(n)
+    return {"start": start, "end": now(), "who": threading.get_ident(), "value": value}
+
+
+def _sync(n: int, calls: int, workers: int) -> list[dict]:
+    return [timed_fib(n) for _ in range(calls)]
+
+
+def _asyncio(n: int, calls: int, workers: int) -> list[dict]:
+    async def one() -> dict:
+        return timed_fib(n)  # never awaits anything: coroutines only add overhead here
+
+    async def everything() -> list[dict]:
+        import asyncio
+
+        return list(await asyncio.gather(*(one() for _ in range(calls))))
+
+    return run_async(everything)
+
+
+def _pool(function, n: int, calls: int, workers: int) -> list[dict]:
+    with thread_pool(workers) as pool:
+        return results([pool.submit(_timed, function, n) for _ in range(calls)])
+
+
+def _threads(n: int, calls: int, workers: int) -> list[dict]:
+    return _pool(fib, n, calls, workers)
+
+
+def _processes(n: int, calls: int, workers: int) -> list[dict]:
+    with process_pool(workers) as pool:
+        return results([pool.submit(timed_fib, n) for _ in range(calls)])
+
+
+def _rust(n: int, calls: int, workers: int) -> list[dict]:
+    return _pool(_core.fib, n, calls, workers)  # keeps the GIL: the threads take turns
+
+
+def _rust_threads(n: int, calls: int, workers: int) -> list[dict]:
+    return _pool(_core.fib_nogil, n, calls, workers)  # releases the GIL: truly parallel
+
+
+def _rayon(n: int, calls: int, workers: int) -> list[dict]:
+    start = now()
+    records = _core.fib_rayon(n, calls, workers)
+    return [
+        {"start": start + s / 1e6, "end": start + (s + d) / 1e6, "who": worker, "value": value}
+        for _, worker, s, d, value in records
+    ]
+
+
+RUNNERS = {
+    "sync": _sync,
+    "asyncio": _asyncio,
+    "threads": _threads,
+    "processes": _processes,
+    "rust": _rust,
+    "rust-threads": _rust_threads,
+    "rayon": _rayon,
+}
+
+
+def run(n: int = 30, calls: int = 50, modes: Sequence[str] = MODES, workers: int | None = None) -> pd.DataFrame:
+    """Computes fib(n) `calls` times in each mode; one row per call.
+
+    Modes: "sync" (a loop), "asyncio" (coroutines that never wait), "threads" and
+    "processes" (concurrent.futures pools), "rust" (the core's fib from a thread pool,
+    holding the GIL), "rust-threads" (the same, GIL released), "rayon" (the calls spread by
+    rayon inside one Rust call). workers: pool size, by default the effective parallelism.
+
+    Columns: mode, task, worker, start_s, end_s, n, value.
+    """
+    modes = check_modes(modes, MODES)
+    rust_only = all(m in ("rust", "rust-threads", "rayon") for m in modes)
+    n = check_int("n", n, 0, MAX_RUST_N if rust_only else MAX_PYTHON_N)
+    calls = check_int("calls", calls, 1, 100_000)
+    workers = check_workers(workers, default_workers())
+    frames = []
+    for mode in modes:
+        t0 = now()
+        rows = RUNNERS[mode](n, calls, workers)
+        for task, row in enumerate(sorted(rows, key=lambda r: r["start"])):
+            row["task"] = task
+            row["n"] = n
+        frames.append(tidy(mode, rows, t0, worker_key="who"))
+    return concat(frames)

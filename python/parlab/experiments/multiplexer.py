@@ -1,0 +1,259 @@
+"""Cooperative multitasking, step by step (seed 001): real Python coroutines run by a
+single-threaded multiplexer, or by a pool of k workers sharing one queue.
+
+A coroutine hands control back to the multiplexer when it awaits another task. Mark the
+coroutine functions with `@task` so that awaiting one creates a task the multiplexer sees
+(a plain `await` of a coroutine would run it inline, invisibly):
+
+    @task
+    async def C():
+        return 1
+
+    @task
+    async def B():
+        return 1 + await C()
+
+    trace = run(B())              # single-threaded: iterations over the queue
+    trace = run(B(), workers=2)   # a pool of two threads taking turns on a FIFO queue
+
+The two schedulers follow the seed's rules exactly:
+
+- single-threaded: each iteration walks the queue; a ready task runs until it awaits (the
+  task it awaits joins the end of the queue) or completes (it leaves the queue); a task
+  whose awaited task is unfinished is "not ready". Iterations repeat until the queue empties.
+- pool: in turn, each worker takes the first task of the queue. A ready task runs; if it
+  awaits, the awaited task goes to the front of the queue and the task itself to the back.
+  A task that is not ready goes to the back. Finished tasks leave.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from collections.abc import Callable, Coroutine, Generator
+from typing import Any
+
+import pandas as pd
+
+from parlab.experiments._common import check_int
+
+
+class Task:
+    """A coroutine the multiplexer schedules, and what it is waiting for."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
+        self.coroutine = coroutine
+        self.name = name
+        self.awaiting: Task | None = None
+        self.done = False
+        self.result: Any = None
+        self.started = False
+
+    @property
+    def ready(self) -> bool:
+        return self.awaiting is None or self.awaiting.done
+
+    def step(self) -> Task | None:
+        """Runs until the coroutine awaits another task (returned) or finishes (None)."""
+        value = self.awaiting.result if self.awaiting is not None else None
+        self.started = True
+        try:
+            awaited = self.coroutine.send(value)
+        except StopIteration as stop:
+            self.done, self.result, self.awaiting = True, stop.value, None
+            return None
+        if not isinstance(awaited, TaskCall):
+            self.coroutine.close()
+            raise TypeError(f"{self.name} awaited {awaited!r}: only @task coroutines can be awaited here")
+        self.awaiting = Task(awaited.coroutine, awaited.name)
+        return self.awaiting
+
+
+class TaskCall:
+    """What calling a `@task` function returns: awaiting it yields it to the multiplexer."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
+        self.coroutine = coroutine
+        self.name = name
+
+    def __await__(self) -> Generator[TaskCall, Any, Any]:
+        return (yield self)
+
+    def close(self) -> None:
+        self.coroutine.close()
+
+
+def task(function: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., TaskCall]:
+    """Marks an `async def` function as a task of the multiplexer."""
+    if not isinstance(function, types.FunctionType) or not _is_coroutine_function(function):
+        raise TypeError(f"@task needs an async def function, got {function!r}")
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> TaskCall:
+        return TaskCall(function(*args, **kwargs), function.__name__)
+
+    return call
+
+
+def _is_coroutine_function(function: Callable[..., Any]) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(function)
+
+
+def _root(main: TaskCall | Coroutine[Any, Any, Any]) -> Task:
+    if isinstance(main, TaskCall):
+        return Task(main.coroutine, main.name)
+    if isinstance(main, types.CoroutineType):
+        return Task(main, main.__name__)
+    raise TypeError(f"main: must be a coroutine (call your async function), got {type(main).__name__}")
+
+
+def _event(task: Task, awaited: Task | None, root: Task, first: bool) -> tuple[str, str]:
+    """The (kind, text) of one step, worded as in the seed's traces."""
+    if awaited is not None:
+        prefix = "" if (task is root and first) else " ready -->"
+        return "awaits", f"{task.name}{prefix} awaits {awaited.name}"
+    return "complete", f"{task.name} ready --> complete!"
+
+
+def run(
+    main: TaskCall | Coroutine[Any, Any, Any], workers: int | None = None, max_steps: int = 100_000
+) -> pd.DataFrame:
+    """Runs `main` to completion and returns its trace, one row per step.
+
+    workers=None: the single-threaded multiplexer; workers=k: a pool of k workers.
+    Columns: mode, task, worker, start_s, end_s (in steps: each step takes one unit),
+    iteration, event ("awaits", "complete", "not ready"), awaiting, text, queue (after the
+    step), result (the value a task completed with). The frame's attrs hold the result of
+    `main` and the steps per worker.
+    """
+    root = _root(main)
+    try:
+        if workers is not None:
+            workers = check_int("workers", workers, 1, 1024)
+        max_steps = check_int("max_steps", max_steps, 1, 10_000_000)
+    except (TypeError, ValueError):
+        root.coroutine.close()  # never started: close it so Python does not warn
+        raise
+    rows = _pool(root, workers, max_steps) if workers else _single(root, max_steps)
+    frame = pd.DataFrame(rows)
+    frame.attrs["result"] = root.result
+    frame.attrs["steps_per_worker"] = frame.groupby("worker").size().to_dict()
+    return frame
+
+
+def _row(mode: str, step: int, worker: int, iteration: int, task: Task, kind: str, text: str, queue: list[Task]):
+    return {
+        "mode": mode,
+        "task": task.name,
+        "worker": worker,
+        "start_s": float(step),
+        "end_s": float(step + 1),
+        "iteration": iteration,
+        "event": kind,
+        "awaiting": task.awaiting.name if task.awaiting is not None and not task.awaiting.done else None,
+        "text": text,
+        "queue": [t.name for t in queue],
+        "result": task.result if kind == "complete" else None,
+    }
+
+
+def _single(root: Task, max_steps: int) -> list[dict]:
+    queue, rows, iteration = [root], [], 0
+    while queue:
+        iteration += 1
+        i = 0
+        while i < len(queue):
+            task = queue[i]
+            if task.ready:
+                first = not task.started
+                awaited = task.step()
+                kind, text = _event(task, awaited, root, first)
+                if awaited is None:
+                    queue.pop(i)
+                else:
+                    queue.append(awaited)
+                    i += 1
+            else:
+                kind, text = "not ready", f"{task.name} not ready, awaiting {task.awaiting.name}"
+                i += 1
+            rows.append(_row("single", len(rows), 0, iteration, task, kind, text, queue))
+            _guard(rows, max_steps, queue)
+    return rows
+
+
+def _pool(root: Task, workers: int, max_steps: int) -> list[dict]:
+    queue, rows, round_ = [root], [], 0
+    while queue:
+        round_ += 1
+        for worker in range(workers):
+            if not queue:
+                break
+            task = queue.pop(0)
+            if task.ready:
+                first = not task.started
+                awaited = task.step()
+                kind, text = _event(task, awaited, root, first)
+                if awaited is not None:
+                    queue.insert(0, awaited)
+                    queue.append(task)
+            else:
+                kind, text = "not ready", f"{task.name} not ready"
+                queue.append(task)
+            row = _row(f"pool of {workers}", len(rows), worker, round_, task, kind, text, queue)
+            row["start_s"], row["end_s"] = float(round_ - 1), float(round_)
+            rows.append(row)
+            _guard(rows, max_steps, queue)
+    return rows
+
+
+def _guard(rows: list[dict], max_steps: int, queue: list[Task]) -> None:
+    if len(rows) >= max_steps and queue:
+        for task in queue:
+            task.coroutine.close()
+        raise RuntimeError(f"max_steps: the tasks did not finish within {max_steps} steps")
+
+
+def format_trace(frame: pd.DataFrame) -> str:
+    """The trace as text, in the seed's layout."""
+    lines = []
+    if frame["mode"].iloc[0] == "single":
+        for iteration, steps in frame.groupby("iteration", sort=True):
+            lines.append(f"Iteration {iteration}:")
+            lines += [f"{r.text:<32}| queue: [{', '.join(r.queue)}]" for r in steps.itertuples()]
+            lines.append("")
+        lines.append("DONE!")
+    else:
+        for r in frame.itertuples():
+            lines.append(f"Thread {r.worker + 1} | {r.text:<26}| Queue: [{', '.join(r.queue)}]")
+            if r.worker == frame["worker"].max():
+                lines.append("")
+        lines.append("DONE!")
+    return "\n".join(lines)
+
+
+# The seed's example, ready to run: `run(example())`.
+@task
+async def C() -> int:
+    return 1
+
+
+@task
+async def B() -> int:
+    return 1 + await C()
+
+
+@task
+async def A() -> int:
+    return 1 + await B()
+
+
+@task
+async def main() -> None:
+    await A()
+
+
+def example() -> TaskCall:
+    """main awaits A awaits B awaits C, exactly as in seed 001 (A completes with 3)."""
+    return main()

@@ -1,0 +1,197 @@
+//! Small CPU-bound workloads for the experiments: the naive Fibonacci of the course's
+//! fib experiment, alone and spread over a rayon pool with a record per call.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::timeline::{micros, RunClock};
+
+/// The largest `n` accepted where a caller could otherwise wait for minutes.
+pub const MAX_FIB_N: u32 = 40;
+
+/// The deliberately slow, doubly recursive Fibonacci of the original article
+/// (fib(0) = fib(1) = 1): pure computation, no memory traffic.
+pub fn fib(n: u32) -> u64 {
+    if n < 2 {
+        1
+    } else {
+        fib(n - 1) + fib(n - 2)
+    }
+}
+
+/// One call of a batch: which pool thread ran it and when (µs since the batch started).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallRecord {
+    pub call: usize,
+    pub thread_id: usize,
+    pub start_us: f64,
+    pub duration_us: f64,
+    pub value: u64,
+}
+
+/// Checks `n` against [`MAX_FIB_N`].
+pub fn check_fib_n(n: u32) -> Result<()> {
+    if n > MAX_FIB_N {
+        return Err(Error::invalid(
+            "n",
+            format!("must be at most {MAX_FIB_N}, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
+/// `calls` independent calls of `fib(n)` spread by rayon over a local pool of `threads`
+/// threads. Calls not yet started when `stop` is raised are skipped (and not recorded).
+pub fn fib_calls(
+    n: u32,
+    calls: usize,
+    threads: usize,
+    stop: &AtomicBool,
+) -> Result<Vec<CallRecord>> {
+    check_fib_n(n)?;
+    if !(1..=crate::render::MAX_THREADS).contains(&threads) {
+        return Err(Error::invalid(
+            "workers",
+            format!(
+                "must be between 1 and {}, got {threads}",
+                crate::render::MAX_THREADS
+            ),
+        ));
+    }
+    let clock = RunClock::start();
+    let mut records: Vec<CallRecord> = crate::schedule::local_pool(threads, |pool| {
+        pool.install(|| {
+            (0..calls)
+                .into_par_iter()
+                .filter_map(|call| {
+                    if stop.load(Ordering::Relaxed) {
+                        return None;
+                    }
+                    let start = Instant::now();
+                    let value = fib(n);
+                    Some(CallRecord {
+                        call,
+                        thread_id: rayon::current_thread_index().unwrap_or(0),
+                        start_us: clock.micros_at(start),
+                        duration_us: micros(start.elapsed()),
+                        value,
+                    })
+                })
+                .collect()
+        })
+    })?;
+    records.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
+    Ok(records)
+}
+
+/// Runs `job` on a scoped thread while this thread calls `on_tick` every [`TICK`]; when
+/// `on_tick` returns `Break`, the job's stop flag is raised. Returns the job's result once
+/// it has finished, and whether it was asked to stop. This is how a binding keeps Ctrl-C
+/// working during a long call: `on_tick` checks for signals.
+///
+/// [`TICK`]: crate::render::TICK
+pub fn run_cancellable<T: Send>(
+    job: impl FnOnce(&AtomicBool) -> T + Send,
+    mut on_tick: impl FnMut() -> ControlFlow<()>,
+) -> (T, bool) {
+    let stop = AtomicBool::new(false);
+    let (done, finished) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let stop_ref = &stop;
+        let worker = scope.spawn(move || {
+            let _ = done.send(job(stop_ref));
+        });
+        let mut asked = false;
+        loop {
+            match finished.recv_timeout(crate::render::TICK) {
+                Ok(result) => {
+                    let _ = worker.join(); // the OS thread is gone when we return
+                    return (result, asked);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if !asked && on_tick().is_break() {
+                        asked = true;
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                // The job panicked: let the scope re-raise its panic.
+                Err(mpsc::RecvTimeoutError::Disconnected) => continue,
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fib_follows_the_articles_definition() {
+        let first: Vec<u64> = (0..10).map(fib).collect();
+        assert_eq!(first, [1, 1, 2, 3, 5, 8, 13, 21, 34, 55]);
+        assert_eq!(fib(30), 1_346_269);
+    }
+
+    #[test]
+    fn calls_are_spread_and_recorded_once() {
+        let stop = AtomicBool::new(false);
+        let records = fib_calls(15, 40, 3, &stop).unwrap();
+        let mut calls: Vec<usize> = records.iter().map(|r| r.call).collect();
+        calls.sort();
+        assert_eq!(calls, (0..40).collect::<Vec<_>>());
+        assert!(records
+            .iter()
+            .all(|r| r.thread_id < 3 && r.value == fib(15)));
+    }
+
+    #[test]
+    fn stop_skips_the_remaining_calls() {
+        let stop = AtomicBool::new(true);
+        assert!(fib_calls(20, 100, 2, &stop).unwrap().is_empty());
+    }
+
+    #[test]
+    fn run_cancellable_stops_a_long_job() {
+        let mut ticks = 0;
+        let (value, asked) = run_cancellable(
+            |stop| {
+                let mut spins = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    spins += 1;
+                    std::hint::spin_loop();
+                }
+                spins
+            },
+            || {
+                ticks += 1;
+                if ticks == 3 {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            },
+        );
+        assert!(asked && value > 0 && ticks == 3);
+        let (value, asked) = run_cancellable(|_| 7, || ControlFlow::Break(()));
+        assert_eq!(value, 7);
+        assert!(!asked || value == 7);
+    }
+
+    #[test]
+    fn bad_arguments_are_named() {
+        let stop = AtomicBool::new(false);
+        assert!(fib_calls(41, 1, 1, &stop)
+            .unwrap_err()
+            .to_string()
+            .starts_with("n:"));
+        assert!(fib_calls(10, 1, 0, &stop)
+            .unwrap_err()
+            .to_string()
+            .starts_with("workers:"));
+    }
+}

@@ -1,0 +1,159 @@
+"""Every plot function renders, with the rows and bars its data calls for."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.patches import Rectangle
+
+import parlab
+from parlab import plots, speedup, widgets
+from parlab.experiments import multiplexer
+
+SMALL = dict(width=120, height=90, tile_w=30, tile_h=30, max_iter=100)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def bars(ax):
+    return [p for p in ax.patches if isinstance(p, Rectangle)]
+
+
+def test_timeline_has_a_bar_per_tile_and_a_row_per_thread():
+    run = parlab.render(**SMALL, strategy="interleaved", threads=3)
+    fig = plots.timeline(run)
+    ax = fig.axes[0]
+    assert len(bars(ax)) == run.total_tiles == 12
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["thread 0", "thread 1", "thread 2"]
+    assert plots.timeline(run.to_frame(), color_by="thread").axes[0].get_title() == ""
+    with pytest.raises(ValueError, match="color_by"):
+        plots.timeline(run, color_by="mood")
+
+
+def test_compare_timelines_share_one_axis():
+    runs = {s: parlab.render(**SMALL, strategy=s, threads=1 if s == "sequential" else 2) for s in parlab.STRATEGIES}
+    fig = plots.compare_timelines(runs)
+    assert len(fig.axes) == 5
+    assert len({ax.get_xlim() for ax in fig.axes}) == 1
+    with pytest.raises(ValueError, match="runs"):
+        plots.compare_timelines([])
+
+
+def test_mandelbrot_image_masks_unrendered_tiles():
+    run = parlab.render(**SMALL, time_limit_ms=0)
+    image = plots.mandelbrot(run).axes[0].images[0]
+    assert image.get_array().shape == (90, 120)
+    assert image.get_array().mask.all()
+
+
+def frame():
+    return pd.DataFrame(
+        {
+            "mode": ["a", "a", "a", "b", "b"],
+            "task": [0, 1, 2, 0, 1],
+            "worker": [0, 0, 1, 0, 0],
+            "start_s": [0.0, 0.1, 0.0, 0.0, 0.0],
+            "end_s": [0.1, 0.2, 0.15, 0.3, 0.3],
+            "step": ["load", "render", "load", "load", "load"],
+        }
+    )
+
+
+def test_worker_timeline_has_a_panel_per_mode_and_lanes_for_overlaps():
+    fig = plots.worker_timeline(frame())
+    axes = [ax for ax in fig.axes if ax.get_title(loc="left")]
+    assert len(axes) == 2
+    assert len(bars(axes[0])) == 3 and len(bars(axes[1])) == 2
+    overlapping = sorted(p.get_height() for p in bars(axes[1]))
+    assert overlapping[0] < 0.5  # two overlapping tasks share worker 0 in two lanes
+    assert "a: 200 ms" in axes[0].get_title(loc="left")
+    with pytest.raises(ValueError, match="color_by"):
+        plots.worker_timeline(frame(), color_by="nope")
+
+
+def test_mode_totals_bars_and_groups():
+    fig = plots.mode_totals(frame())
+    assert [round(p.get_height(), 2) for p in bars(fig.axes[0])] == [0.2, 0.3]
+    grouped = pd.concat([frame().assign(workload="io"), frame().assign(workload="cpu")])
+    assert len(bars(plots.mode_totals(grouped, by="workload").axes[0])) == 4
+
+
+def test_speedup_curve_shows_ideal_fit_measured_and_efficiency():
+    table = pd.DataFrame({"threads": [1, 2, 4], "median_s": [1.0, 0.55, 0.35]})
+    table["speedup"] = 1.0 / table["median_s"]
+    table["efficiency"] = table["speedup"] / table["threads"]
+    s = speedup.fit_serial_fraction(table["threads"], table["speedup"])
+    result = speedup.SpeedupResult(table=table, serial_fraction=s, repeats=1)
+    fig = plots.speedup(result, ceiling=2.0)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert any("ideal" in label for label in labels) and any("Amdahl" in label for label in labels)
+    assert any("measured" in label for label in labels) and any("ceiling" in label for label in labels)
+    assert len(bars(fig.axes[1])) == 3
+
+
+def test_amdahl_fit_recovers_a_known_serial_fraction():
+    threads = [1, 2, 4, 8, 16]
+    exact = [speedup.amdahl(k, 0.1) for k in threads]
+    assert speedup.fit_serial_fraction(threads, exact) == pytest.approx(0.1)
+    assert speedup.fit_serial_fraction(threads, threads) == pytest.approx(0.0)
+
+
+def test_sweep_reports_medians_and_the_fit():
+    calls = []
+    result = speedup.sweep(lambda k: calls.append(k), threads=(1, 2), repeats=3)
+    assert calls == [1, 1, 1, 1, 2, 2, 2, 2]  # a warm-up, then the repeats
+    assert list(result.table["threads"]) == [1, 2]
+    assert 0.0 <= result.serial_fraction <= 1.0
+    with pytest.raises(TypeError, match="fn"):
+        speedup.sweep(42)
+    with pytest.raises(ValueError, match="threads"):
+        speedup.sweep(lambda k: None, threads=(0,))
+    with pytest.raises(ValueError, match="repeats"):
+        speedup.sweep(lambda k: None, repeats=0)
+    assert speedup.default_threads()[:3] == (1, 2, 4)
+
+
+def test_progress_bars_count_tiles_per_thread(monkeypatch):
+    monkeypatch.setattr(widgets, "in_jupyter", lambda: True)
+    bars_ = widgets.ThreadProgress(threads=2, total_tiles=12, min_interval_s=0)
+    run = parlab.render(**SMALL, strategy="static", threads=2, on_tile=bars_)
+    assert bars_.done == [6, 6] and sum(bars_.done) == run.total_tiles
+    assert [b.value for b in bars_._bars] == [6, 6]
+
+
+def test_progress_bars_fall_back_to_text(capsys):
+    run = widgets.live_render(**SMALL, strategy="dynamic", threads=2)
+    assert f"{run.completed_tiles}/{run.total_tiles} tiles" in capsys.readouterr().out
+
+
+def test_replay_frames_follow_the_recorded_order(monkeypatch):
+    run = parlab.render(**SMALL, strategy="dynamic", threads=2)
+    image, counts = widgets.frame_at(run, run.elapsed_us + 1)
+    assert (image == run.iterations).all() and sum(counts) == run.total_tiles
+    image, counts = widgets.frame_at(run, 0)
+    assert not image.any() and sum(counts) == 0
+    checkpoints = widgets.replay(run, frames=20)
+    done = [sum(c) for _, c in checkpoints]
+    assert done == sorted(done)
+    monkeypatch.setattr(widgets, "in_jupyter", lambda: True)
+    box = widgets.replay(run, frames=10, speed=2.0)
+    assert bytes(box.children[1].value).startswith(b"\x89PNG")
+    with pytest.raises(TypeError, match="run"):
+        widgets.replay("not a run")
+    with pytest.raises(ValueError, match="speed"):
+        widgets.replay(run, speed=0)
+
+
+def test_multiplexer_trace_draws_as_a_worker_timeline():
+    trace = multiplexer.run(multiplexer.example(), workers=2)
+    fig = plots.worker_timeline(trace, color_by="task")
+    assert len(bars(fig.axes[0])) == 10
+    assert np.isclose(fig.axes[0].get_xlim()[1], 5000, rtol=0.1)  # 5 steps, drawn as "ms"
