@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import parlab
-from reference import escape_counts
+from parlab.kernels import numpy_counts as escape_counts
 
 PARALLEL = [s for s in parlab.STRATEGIES if s != "sequential"]
 SMALL = dict(width=120, height=90, tile_w=16, tile_h=16, max_iter=200)

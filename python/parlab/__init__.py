@@ -10,7 +10,7 @@ with a record of what every thread did, to the microsecond::
 """
 
 from parlab._core import STRATEGIES, HardwareInfo, TaskRecord, __version__, default_threads, escape_time, hardware
-from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, render
+from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
 
 _SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
 
@@ -31,6 +31,7 @@ __all__ = [
     "RenderRun",
     "TaskRecord",
     "__version__",
+    "calibrated_size",
     "default_threads",
     "escape_time",
     "hardware",

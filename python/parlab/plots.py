@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from parlab.speedup import SpeedupResult
     from parlab.tiles import RenderRun
 
 
@@ -128,14 +129,18 @@ def _lanes(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return lanes
 
 
-def worker_timeline(frame: pd.DataFrame, modes: list[str] | None = None, color_by: str | None = None) -> Figure:
+def worker_timeline(
+    frame: pd.DataFrame, modes: list[str] | None = None, color_by: str | None = None, steps: bool = False
+) -> Figure:
     """One panel per mode, one row per worker, one bar per task (or step) on a shared time
     axis in ms. Tasks that overlap on one worker (coroutines waiting together) are stacked
     in thinner lanes inside the worker's row.
 
     color_by: a column to colour by ("step", "task", "worker"); default "step" when the
-    frame has steps, else one colour per mode.
+    frame has steps, else one colour per mode. steps=True: the times count steps (the
+    multiplexer's traces), not seconds.
     """
+    scale = 1.0 if steps else 1e3
     if frame.empty:
         raise ValueError("frame: no rows to draw")
     modes = list(dict.fromkeys(frame["mode"])) if modes is None else list(modes)
@@ -144,7 +149,12 @@ def worker_timeline(frame: pd.DataFrame, modes: list[str] | None = None, color_b
     if color_by not in frame.columns:
         raise ValueError(f"color_by: {color_by!r} is not a column of the frame")
     rows = [max(int(frame.loc[frame["mode"] == m, "worker"].max()) + 1, 1) for m in modes]
-    heights = [min(n, 24) + 1.5 for n in rows]
+    lanes = {
+        mode: {w: _lanes(b["start_s"].to_numpy(), b["end_s"].to_numpy()) for w, b in part.groupby("worker")}
+        for mode, part in frame[frame["mode"].isin(modes)].groupby("mode")
+    }
+    # A worker row grows with its lanes (coroutines in flight together), within limits.
+    heights = [min(sum(max(1.0, (lane.max() + 1) / 6) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
     fig, axes = plt.subplots(
         len(modes), 1, figsize=(10, 0.5 + 0.3 * sum(heights)), sharex=True, squeeze=False,
         gridspec_kw={"height_ratios": heights}, layout="constrained",
@@ -154,8 +164,8 @@ def worker_timeline(frame: pd.DataFrame, modes: list[str] | None = None, color_b
     for ax, mode, workers in zip(axes[:, 0], modes, rows, strict=True):
         part = frame[frame["mode"] == mode]
         for worker, bars in part.groupby("worker"):
-            lanes = _lanes(bars["start_s"].to_numpy(), bars["end_s"].to_numpy())
-            count = lanes.max() + 1
+            lane = lanes[mode][worker]
+            count = lane.max() + 1
             height = 0.8 / count
             colors = [
                 STEP_COLORS.get(value, palette(categories[value] % 10)) if color_by == "step"
@@ -163,13 +173,13 @@ def worker_timeline(frame: pd.DataFrame, modes: list[str] | None = None, color_b
                 for value in bars[color_by]
             ]  # fmt: skip
             ax.barh(
-                worker - 0.4 + height * (lanes + 0.5),
-                (bars["end_s"] - bars["start_s"]) * 1e3,
-                left=bars["start_s"] * 1e3,
+                worker - 0.4 + height * (lane + 0.5),
+                (bars["end_s"] - bars["start_s"]) * scale,
+                left=bars["start_s"] * scale,
                 height=height * 0.9,
                 color=colors,
-                edgecolor="white" if count == 1 else "none",
-                linewidth=0.4,
+                edgecolor="white",
+                linewidth=0.5 if count == 1 else 0.25,
             )
         ax.set_ylim(workers - 0.5, -0.5)
         if workers <= 16:
@@ -177,12 +187,23 @@ def worker_timeline(frame: pd.DataFrame, modes: list[str] | None = None, color_b
         else:
             ax.set_ylabel(f"{workers} workers")
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        total = part["end_s"].max()
-        ax.set_title(f"{mode}: {total * 1e3:.0f} ms on {part['worker'].nunique()} worker(s)", loc="left", fontsize=10)
+        total = f"{part['end_s'].max():.0f} steps" if steps else f"{part['end_s'].max() * 1e3:.0f} ms"
+        ax.set_title(f"{mode}: {total} on {part['worker'].nunique()} worker(s)", loc="left", fontsize=10)
     if color_by == "step":
-        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in STEP_COLORS.values()]
-        axes[0, 0].legend(handles, list(STEP_COLORS), loc="lower right", bbox_to_anchor=(1, 1), ncol=2, fontsize=8)
-    axes[-1, 0].set_xlabel("time since the mode started (ms)")
+        legend = dict(zip(STEP_COLORS, STEP_COLORS.values(), strict=True))
+    elif color_by != "mode" and len(categories) <= 10:
+        legend = {
+            f"{color_by} {value}" if isinstance(value, int | np.integer) else str(value): palette(i % 10)
+            for value, i in categories.items()
+        }
+    else:
+        legend = {}
+    if legend:
+        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
+        axes[0, 0].legend(
+            handles, list(legend), loc="lower right", bbox_to_anchor=(1, 1), ncol=len(legend), fontsize=8, frameon=False
+        )
+    axes[-1, 0].set_xlabel("steps" if steps else "time since the mode started (ms)")
     axes[-1, 0].set_xlim(left=0)
     return fig
 
@@ -209,7 +230,9 @@ def mode_totals(frame: pd.DataFrame, by: str | None = None, ax: Axes | None = No
     return fig
 
 
-def speedup(result, ceiling: float | None = None, ax: Axes | None = None, title: str | None = None) -> Figure:
+def speedup(
+    result: SpeedupResult, ceiling: float | None = None, ax: Axes | None = None, title: str | None = None
+) -> Figure:
     """Measured speedup over thread counts against the ideal line and the Amdahl fit, with
     efficiency on a second axis; `ceiling` draws the hardware's limit (e.g. max_speedup)."""
     table = result.table
@@ -227,12 +250,40 @@ def speedup(result, ceiling: float | None = None, ax: Axes | None = None, title:
     ax.set_xticks(k)
     ax.set_ylim(0, max(float(table["speedup"].max()), k.max() / k.min(), ceiling or 0) * 1.08)
     twin = ax.twinx()
-    twin.bar(k, table["efficiency"], width=0.15 * k, alpha=0.2, color="#55a868", label="efficiency")
+    twin.plot(k, table["efficiency"], "s--", color="#55a868", alpha=0.7, label="efficiency (right axis)")
     twin.set_ylim(0, 1.6)
     twin.set_ylabel("efficiency (speedup / threads)")
     handles, labels = ax.get_legend_handles_labels()
     extra_h, extra_l = twin.get_legend_handles_labels()
     ax.legend(handles + extra_h, labels + extra_l, loc="upper left", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def work_per_thread(runs: dict[str, RenderRun], ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Grouped bars: each strategy's share of the image's iterations done by each thread.
+    Equal bars mean a balanced schedule; the dashed line is a perfectly fair share."""
+    if not runs:
+        raise ValueError("runs: need at least one run")
+    fig, ax = _axes(ax, (8, 4))
+    threads = max(run.threads for run in runs.values())
+    width = 0.8 / threads
+    palette = plt.get_cmap("tab10")
+    for t in range(threads):
+        shares = []
+        for run in runs.values():
+            table = run.per_thread()
+            total = table["iterations"].sum()
+            shares.append(table["iterations"].get(t, 0) / total if total else 0.0)
+        ax.bar(np.arange(len(runs)) - 0.4 + width * (t + 0.5), shares, width=width * 0.95,
+               color=palette(t % 10), label=f"thread {t}")  # fmt: skip
+    ax.set_xticks(range(len(runs)), list(runs))
+    ax.set_ylabel("share of all iterations")
+    fair = {run.threads for run in runs.values()}
+    for k in fair:
+        ax.axhline(1 / k, color="black", linestyle="--", linewidth=1)
+    ax.legend(fontsize=8, ncol=min(threads, 4))
     if title:
         ax.set_title(title)
     return fig

@@ -90,3 +90,37 @@ def sweep(fn: Callable[[int], object], threads: Sequence[int] | None = None, rep
     table["amdahl"] = [amdahl(k, serial) for k in table["threads"]]
     table = table[["threads", "median_s", "speedup", "efficiency", "amdahl", "times_s"]]
     return SpeedupResult(table=table, serial_fraction=serial, repeats=repeats)
+
+
+def _pin_to(cpus: int) -> None:
+    import os
+
+    allowed = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, allowed[:cpus])
+
+
+def _sweep_renders(threads: tuple[int, ...], repeats: int, render_args: dict) -> SpeedupResult:
+    import parlab
+
+    return sweep(lambda k: parlab.render(threads=k, **render_args), threads=threads, repeats=repeats)
+
+
+def render_sweep(
+    threads: Sequence[int] | None = None, repeats: int = 3, cpus: int | None = None, **render_args
+) -> SpeedupResult:
+    """`sweep` of `parlab.render(threads=k, **render_args)`.
+
+    cpus=k runs the sweep in a child process allowed on only k CPUs (Linux's CPU affinity,
+    like `taskset`), to show what a machine or a container quota of k CPUs does to the curve.
+    """
+    counts = default_threads() if threads is None else tuple(threads)
+    if cpus is None:
+        return _sweep_renders(counts, repeats, render_args)
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    cpus = check_int("cpus", cpus, 1, 1024)
+    if not hasattr(os, "sched_setaffinity"):
+        raise RuntimeError("cpus: restricting a process to some CPUs needs Linux")
+    with ProcessPoolExecutor(max_workers=1, initializer=_pin_to, initargs=(cpus,)) as pool:
+        return pool.submit(_sweep_renders, counts, repeats, render_args).result()

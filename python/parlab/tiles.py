@@ -155,3 +155,26 @@ def _viewport(value: object) -> tuple[float, float, float, float]:
         raise TypeError("viewport: must be 4 numbers (re_min, re_max, im_min, im_max)")
     re_min, re_max, im_min, im_max = (_real("viewport", v) for v in value)
     return (re_min, re_max, im_min, im_max)
+
+
+def calibrated_size(
+    sequential_ms: float, max_iter: int = 1000, viewport: Sequence[float] = DEFAULT_VIEWPORT, aspect: float = 4 / 3
+) -> tuple[int, int]:
+    """An image size (width, height) whose sequential render takes about `sequential_ms`
+    on this machine, for the same view and max_iter: a lesson can then say "the sequential
+    run needs twice the time limit" on a slow laptop and a fast server alike.
+
+    Render time is proportional to the pixel count for a fixed view, so one timed probe at
+    a small size is enough. The result stays between 200×150 and 4000×3000.
+    """
+    target = _real("sequential_ms", sequential_ms)
+    if not 1 <= target <= 60_000:
+        raise ValueError(f"sequential_ms: must be between 1 and 60000, got {target}")
+    probe_w = 240
+    probe_h = max(1, round(probe_w / aspect))
+    best_us = min(
+        render(probe_w, probe_h, 40, 40, max_iter, "sequential", viewport=viewport).elapsed_us for _ in range(3)
+    )
+    scale = (target * 1e3 / max(best_us, 1.0)) ** 0.5
+    width = int(min(max(probe_w * scale, 200), 4000))
+    return width, max(1, round(width / aspect))

@@ -138,6 +138,7 @@ def run(
         raise
     rows = _pool(root, workers, max_steps) if workers else _single(root, max_steps)
     frame = pd.DataFrame(rows)
+    frame["result"] = pd.Series([row["result"] for row in rows], dtype=object)  # keep ints as ints
     frame.attrs["result"] = root.result
     frame.attrs["steps_per_worker"] = frame.groupby("worker").size().to_dict()
     return frame
