@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# What `make` needs before it can create .venv: Python 3.11+, cargo and a C linker.
+# What `make` needs before it can create .venv: Python 3.11+, cargo and a C linker, and for
+# the browser tests Debian's chromium (driven by playwright; skipped where it is missing).
 # Installs the Debian packages that are missing when it can (as root, as in CI).
 set -euo pipefail
 
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 if ! "${PYTHON:-python3}" -c 'import ensurepip, venv' 2>/dev/null; then need_apt+=(python3-venv); fi
+want_apt=()  # optional: installed when we can, otherwise the tests that need them skip
+[[ -x /usr/bin/chromium ]] || want_apt+=(chromium)
+if ((${#want_apt[@]})) && [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+  need_apt+=("${want_apt[@]}")
+elif ((${#want_apt[@]})); then
+  echo "note: without ${want_apt[*]} (e.g. sudo apt-get install ${want_apt[*]}) the browser tests skip" >&2
+fi
 
 if ((${#need_apt[@]})); then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
