@@ -15,7 +15,7 @@ export PATH := $(VIRTUAL_ENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml python/pyproject.toml \
 	$(shell find rust_core/src python/src -name '*.rs')
 
-.PHONY: help setup lab test test-rust test-python lint format bench lock clean
+.PHONY: help setup lab test test-rust test-python lint format index bench lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -39,6 +39,10 @@ lint: setup ## rustfmt, clippy, ruff and the .pyi stub check
 	ruff check .
 	ruff format --check .
 	$(PY) -m mypy.stubtest parlab._core
+	$(PY) scripts/notebook_index.py --check
+
+index: setup ## Rewrite the README's table of notebooks from the notebooks
+	$(PY) scripts/notebook_index.py
 
 format: setup ## Apply rustfmt and ruff format
 	cargo fmt --all

@@ -1,0 +1,40 @@
+"""The richest Python notebook, run in a real JupyterLab in headless Chromium: every cell
+runs, the images, timelines and live per-thread progress bars render, no cell errors."""
+
+from pathlib import Path
+
+import pytest
+from lab_browser import CHROMIUM, CHROMIUM_ARGS, copy_notebook, errors, jupyterlab, need_chromium, run_all_cells
+
+ROOT = Path(__file__).resolve().parent.parent
+TILES = ROOT / "notebooks" / "python" / "05-mandelbrot-tiles.ipynb"
+
+
+def test_mandelbrot_notebook_in_jupyterlab(tmp_path):
+    need_chromium()
+    playwright = pytest.importorskip("playwright.sync_api")
+    lab_root = tmp_path / "lab"
+    path = copy_notebook(TILES, lab_root)
+    with jupyterlab(lab_root, tmp_path / "settings") as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            # Tall enough to show the whole notebook: JupyterLab scrolls inside its own panel.
+            page = browser.new_page(viewport={"width": 1280, "height": 6000})
+            page.goto(url.format(path=path))
+            run_all_cells(page, timeout_s=240)
+            page.wait_for_timeout(1000)  # let the last widget messages arrive
+            page.screenshot(path=str(tmp_path / "05-mandelbrot-tiles.png"))
+            images = page.locator(".jp-OutputArea-output img").count()
+            bars = page.locator(".jp-OutputArea-output .widget-hprogress").count()
+            labels = page.locator(".jp-OutputArea-output .parlab-progress").all_inner_texts()
+            problems = errors(page)
+        finally:
+            browser.close()
+    # The two partial images, the timelines and the replay's picture.
+    assert images >= 3, images
+    # Sequential (1 bar), concurrent (≥ 2 bars) and the replay (≥ 2 bars).
+    assert bars >= 5, bars
+    # The live bars ended on the run's own summary line.
+    assert any("sequential:" in text and "tiles in" in text for text in labels), labels
+    assert any("static:" in text for text in labels), labels
+    assert problems == [], problems
