@@ -163,10 +163,7 @@ pub fn grouped_bars(
                 .draw_series(values.iter().enumerate().map(|(g, &v)| {
                     let x = g as f64 + 0.1 + (s as f64 + 0.5) * width;
                     Text::new(
-                        format!("{v:.3}")
-                            .trim_end_matches('0')
-                            .trim_end_matches('.')
-                            .to_string(),
+                        short(v),
                         (x, v.max(0.0)),
                         ("sans-serif", 12)
                             .into_font()
@@ -202,4 +199,18 @@ pub fn grouped_bars(
         root.present().map_err(drawing)?;
     }
     Ok(Chart { svg })
+}
+
+/// A bar's value with three significant digits at most: 227, 9.5, 1.92.
+fn short(v: f64) -> String {
+    let text = match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    };
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        text
+    }
 }
