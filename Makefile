@@ -8,6 +8,8 @@ SHELL := bash
 
 PYTHON ?= python3
 VENV := .venv
+# The Rust kernel of notebooks/rust/ (0.21 or newer: older ones lose output when run headless).
+EVCXR_VERSION := 0.22.0
 PY := $(VENV)/bin/python
 export VIRTUAL_ENV := $(abspath $(VENV))
 export PATH := $(VIRTUAL_ENV)/bin:$(HOME)/.cargo/bin:$(PATH)
@@ -20,22 +22,23 @@ RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml pyt
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.extension $(VENV)/.kernels ## Create .venv, install pinned packages, build the extension, register kernels
+setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION) ## Create .venv, install pinned packages, build the extension, register kernels
 
 lab: setup ## Set up, then start JupyterLab on notebooks/
 	jupyter lab --notebook-dir=notebooks
 
 test: setup lint test-rust test-python ## Set up, then run every check and test (what CI runs)
 
-test-rust: ## cargo tests of the core
+test-rust: ## cargo tests of the core, with and without its optional features (plot, net)
 	cargo test --workspace --quiet
+	cargo test -p parlab_core --all-features --quiet
 
 test-python: setup ## pytest: the API, the interrupt tests and every notebook (nbval)
 	pytest --nbval-lax
 
 lint: setup ## rustfmt, clippy, ruff and the .pyi stub check
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 	ruff check .
 	ruff format --check .
 	$(PY) -m mypy.stubtest parlab._core
@@ -80,6 +83,11 @@ $(VENV)/.extension: $(VENV)/.packages $(RUST_SOURCES)
 
 $(VENV)/.kernels: $(VENV)/.packages
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (parlab)"
+	touch $@
+
+$(VENV)/.rust-kernel-$(EVCXR_VERSION): scripts/install-rust-kernel.sh | $(VENV)/.packages
+	rm -f $(VENV)/.rust-kernel-*
+	scripts/install-rust-kernel.sh $(EVCXR_VERSION) $(VENV)
 	touch $@
 
 $(VENV)/.bench: requirements/bench.txt $(VENV)/.packages

@@ -13,7 +13,7 @@ use pyo3::types::{PyDict, PyTuple};
 fn to_py_err(err: core::Error) -> PyErr {
     match err {
         core::Error::InvalidParameter { .. } => PyValueError::new_err(err.to_string()),
-        core::Error::Cancelled | core::Error::ThreadPool(_) => {
+        core::Error::Cancelled | core::Error::ThreadPool(_) | core::Error::Output(_) => {
             PyRuntimeError::new_err(err.to_string())
         }
     }

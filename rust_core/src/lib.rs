@@ -13,15 +13,21 @@
 //!
 //! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
 
+pub mod display;
 pub mod error;
 pub mod hardware;
 pub mod mandelbrot;
+#[cfg(feature = "net")]
+pub mod net;
+#[cfg(feature = "plot")]
+pub mod plot;
 pub mod render;
 pub mod schedule;
 pub mod tiles;
 pub mod timeline;
 pub mod workloads;
 
+pub use display::{PerThread, RecordTable, ThreadStats};
 pub use error::{Error, Result};
 pub use hardware::{detect, HardwareInfo};
 pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Viewport};

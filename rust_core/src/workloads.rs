@@ -1,10 +1,15 @@
-//! Small CPU-bound workloads for the experiments: the naive Fibonacci of the course's
-//! fib experiment, alone and spread over a rayon pool with a record per call.
+//! Small CPU-bound workloads for the lessons: the naive Fibonacci of the course's fib
+//! experiment, computed sequentially, on scoped threads, with rayon's `join`, and as a
+//! batch of calls spread over a pool with a record per call.
+//!
+//! `fib` is deliberately naive (exponential): every call is tiny, so the lesson is about
+//! how the calls are shared between threads, not about a clever algorithm.
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::time::Instant;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -22,6 +27,56 @@ pub fn fib(n: u32) -> u64 {
     } else {
         fib(n - 1) + fib(n - 2)
     }
+}
+
+/// fib(n) with the top `depth` levels of the recursion on their own scoped threads:
+/// 2^depth − 1 threads are spawned (depth 1: one extra thread takes fib(n − 1)).
+pub fn fib_scoped(n: u32, depth: u32) -> u64 {
+    if depth == 0 || n < 2 {
+        return fib(n);
+    }
+    thread::scope(|s| {
+        let left = s.spawn(|| fib_scoped(n - 1, depth - 1));
+        let right = fib_scoped(n - 2, depth - 1);
+        // fib cannot panic, so neither can the thread.
+        left.join().unwrap_or_else(|_| unreachable!()) + right
+    })
+}
+
+/// fib(n) split with `rayon::join` down to `cutoff`, below which it runs sequentially:
+/// without a cutoff the cost of a join (tens of ns) dwarfs the tiny calls near the leaves.
+pub fn fib_join(n: u32, cutoff: u32) -> u64 {
+    if n <= cutoff.max(1) {
+        return fib(n);
+    }
+    let (a, b) = rayon::join(|| fib_join(n - 1, cutoff), || fib_join(n - 2, cutoff));
+    a + b
+}
+
+/// [`fib_join`] on a local rayon pool of exactly `threads` threads (the global pool is
+/// never touched, so a notebook can compare 1, 2, 4 … threads in one process).
+pub fn fib_join_on(threads: usize, n: u32, cutoff: u32) -> Result<u64> {
+    crate::schedule::local_pool(threads, |pool| pool.install(|| fib_join(n, cutoff)))
+}
+
+/// Runs `f` once and returns its result with the wall-clock time it took.
+pub fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let start = Instant::now();
+    let value = f();
+    (value, start.elapsed())
+}
+
+/// The fastest of `runs` runs of `f` (at least one): on a shared machine the minimum is
+/// the least disturbed measurement.
+pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
+    let (mut value, mut best) = timed(&mut f);
+    for _ in 1..runs {
+        let (v, t) = timed(&mut f);
+        if t < best {
+            (value, best) = (v, t);
+        }
+    }
+    (value, best)
 }
 
 /// One call of a batch: which pool thread ran it and when (µs since the batch started).
@@ -193,5 +248,25 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("workers:"));
+    }
+
+    #[test]
+    fn every_version_agrees() {
+        for n in [0, 1, 2, 10, 22] {
+            assert_eq!(fib_scoped(n, 3), fib(n), "scoped {n}");
+            assert_eq!(fib_join(n, 5), fib(n), "join {n}");
+            assert_eq!(fib_join(n, 0), fib(n), "join without cutoff {n}");
+            assert_eq!(
+                fib_join_on(2, n, 8).unwrap(),
+                fib(n),
+                "join on 2 threads {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn best_of_keeps_the_value() {
+        let (v, _) = best_of(3, || fib(15));
+        assert_eq!(v, fib(15));
     }
 }

@@ -1,0 +1,251 @@
+//! How runs and records show themselves: a one-line summary, per-thread totals, and
+//! HTML tables for the evcxr Jupyter kernel.
+//!
+//! evcxr calls a cell's final value's `evcxr_display` method when it has one; whatever it
+//! prints between `EVCXR_BEGIN_CONTENT <mime type>` and `EVCXR_END_CONTENT` becomes the
+//! cell's output. Without it evcxr would print `{:?}`: for a run, half a million counts.
+
+use std::fmt;
+
+use crate::render::RenderRun;
+use crate::timeline::{busy_us, TaskRecord};
+
+/// Prints `content` as a cell output of the given MIME type (evcxr's display protocol).
+pub fn evcxr_show(mime: &str, content: &str) {
+    println!("EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
+}
+
+/// What one thread did in a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadStats {
+    pub thread_id: usize,
+    pub tiles: usize,
+    pub busy_us: f64,
+    /// Time in the run this thread was not rendering (waiting, or done early).
+    pub idle_us: f64,
+    pub iterations: u64,
+}
+
+/// One row per thread of a run (see [`RenderRun::per_thread`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PerThread(pub Vec<ThreadStats>);
+
+/// The records of a run as a table (see [`RenderRun::table`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordTable<'a> {
+    pub records: &'a [TaskRecord],
+    /// At most this many rows are shown (the first ones, by start time).
+    pub rows: usize,
+}
+
+impl RenderRun {
+    /// Tiles rendered, busy and idle time and work of each thread.
+    pub fn per_thread(&self) -> PerThread {
+        let busy = busy_us(&self.records, self.threads);
+        PerThread(
+            busy.iter()
+                .enumerate()
+                .map(|(thread_id, &busy_us)| {
+                    let mine = self.records.iter().filter(|r| r.thread_id == thread_id);
+                    ThreadStats {
+                        thread_id,
+                        tiles: mine.clone().count(),
+                        busy_us,
+                        idle_us: (self.elapsed_us - busy_us).max(0.0),
+                        iterations: mine.map(|r| r.iterations).sum(),
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// The slowest thread's busy time over the average one's: 1.0 is a perfect balance.
+    pub fn imbalance(&self) -> f64 {
+        let busy = busy_us(&self.records, self.threads);
+        let mean = busy.iter().sum::<f64>() / busy.len().max(1) as f64;
+        let max = busy.iter().copied().fold(0.0, f64::max);
+        if mean > 0.0 {
+            max / mean
+        } else {
+            1.0
+        }
+    }
+
+    /// The first `rows` records (by start time) as a displayable table.
+    pub fn table(&self, rows: usize) -> RecordTable<'_> {
+        RecordTable {
+            records: &self.records,
+            rows,
+        }
+    }
+
+    /// Shows the summary line as a cell's output in evcxr.
+    pub fn evcxr_display(&self) {
+        evcxr_show("text/plain", &self.to_string());
+    }
+}
+
+impl fmt::Display for RenderRun {
+    /// `RenderRun(dynamic on 2 thread(s): 800×600, 192/192 tiles in 141.2 ms)`, as in Python.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let limited = if self.time_limited {
+            ", time-limited"
+        } else {
+            ""
+        };
+        write!(
+            f,
+            "RenderRun({} on {} thread(s): {}×{}, {}/{} tiles in {:.1} ms{limited})",
+            self.strategy,
+            self.threads,
+            self.width,
+            self.height,
+            self.completed_tiles(),
+            self.total_tiles,
+            self.elapsed_us / 1e3
+        )
+    }
+}
+
+impl PerThread {
+    pub fn to_html(&self) -> String {
+        let mut html = table_head(&["thread", "tiles", "busy ms", "idle ms", "iterations"]);
+        for t in &self.0 {
+            html.push_str(&table_row(&[
+                t.thread_id.to_string(),
+                t.tiles.to_string(),
+                format!("{:.1}", t.busy_us / 1e3),
+                format!("{:.1}", t.idle_us / 1e3),
+                t.iterations.to_string(),
+            ]));
+        }
+        html + "</table>"
+    }
+
+    pub fn evcxr_display(&self) {
+        evcxr_show("text/html", &self.to_html());
+    }
+}
+
+impl fmt::Display for PerThread {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "thread  tiles   busy ms   idle ms")?;
+        for t in &self.0 {
+            writeln!(
+                f,
+                "{:>6}  {:>5}  {:>8.1}  {:>8.1}",
+                t.thread_id,
+                t.tiles,
+                t.busy_us / 1e3,
+                t.idle_us / 1e3
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl RecordTable<'_> {
+    pub fn to_html(&self) -> String {
+        let mut html = table_head(&[
+            "task",
+            "thread",
+            "x",
+            "y",
+            "w",
+            "h",
+            "start µs",
+            "µs",
+            "pixels",
+            "iterations",
+        ]);
+        for r in self.records.iter().take(self.rows) {
+            html.push_str(&table_row(&[
+                r.task_id.to_string(),
+                r.thread_id.to_string(),
+                r.tile_x.to_string(),
+                r.tile_y.to_string(),
+                r.tile_w.to_string(),
+                r.tile_h.to_string(),
+                format!("{:.1}", r.start_us),
+                format!("{:.1}", r.duration_us),
+                r.pixels.to_string(),
+                r.iterations.to_string(),
+            ]));
+        }
+        html.push_str("</table>");
+        if self.records.len() > self.rows {
+            html.push_str(&format!(
+                "<p>{} of {} records</p>",
+                self.rows.min(self.records.len()),
+                self.records.len()
+            ));
+        }
+        html
+    }
+
+    pub fn evcxr_display(&self) {
+        evcxr_show("text/html", &self.to_html());
+    }
+}
+
+fn table_head(columns: &[&str]) -> String {
+    let mut html = String::from("<table><tr>");
+    for c in columns {
+        html.push_str(&format!("<th style=\"text-align:right\">{c}</th>"));
+    }
+    html + "</tr>"
+}
+
+fn table_row(cells: &[String]) -> String {
+    let mut html = String::from("<tr>");
+    for c in cells {
+        html.push_str(&format!("<td style=\"text-align:right\">{c}</td>"));
+    }
+    html + "</tr>"
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{render, RenderConfig, Strategy};
+
+    fn small_run() -> crate::RenderRun {
+        render(&RenderConfig {
+            width: 64,
+            height: 48,
+            tile_w: 16,
+            tile_h: 16,
+            max_iter: 50,
+            strategy: Strategy::Interleaved,
+            threads: Some(2),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn per_thread_adds_up() {
+        let run = small_run();
+        let stats = run.per_thread();
+        assert_eq!(stats.0.len(), 2);
+        assert_eq!(stats.0.iter().map(|t| t.tiles).sum::<usize>(), 12);
+        assert_eq!(
+            stats.0.iter().map(|t| t.iterations).sum::<u64>(),
+            run.records.iter().map(|r| r.iterations).sum::<u64>()
+        );
+        assert!(run.imbalance() >= 1.0);
+        assert!(stats.to_html().matches("<tr>").count() == 3);
+    }
+
+    #[test]
+    fn summary_and_table_read_well() {
+        let run = small_run();
+        let line = run.to_string();
+        assert!(
+            line.starts_with("RenderRun(interleaved on 2 thread(s): 64×48, 12/12 tiles in "),
+            "{line}"
+        );
+        let html = run.table(5).to_html();
+        assert_eq!(html.matches("<tr>").count(), 6);
+        assert!(html.contains("5 of 12 records"));
+    }
+}
