@@ -34,3 +34,11 @@ def test_readme_gives_the_two_setup_commands():
 def test_ci_runs_exactly_make_test():
     lines = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln and not ln.startswith("#")]
     assert lines[-1] == "make test"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_check_with_asserts_not_stored_outputs(path):
+    # Notebooks are stored without outputs, so nbval has nothing to compare a "check output"
+    # cell with: such a marker would check nothing. Checked answers are assertions.
+    text = path.read_text(encoding="utf-8")
+    assert "NBVAL_CHECK_OUTPUT" not in text and "nbval-check-output" not in text
