@@ -15,6 +15,7 @@
 
 pub mod error;
 pub mod hardware;
+pub mod kernels;
 pub mod mandelbrot;
 pub mod render;
 pub mod schedule;
@@ -23,6 +24,7 @@ pub mod timeline;
 
 pub use error::{Error, Result};
 pub use hardware::{detect, HardwareInfo};
+pub use kernels::{is_interior, render_tile_with, Kernel};
 pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Viewport};
 pub use render::{
     default_threads, render, render_with, time_limit_from_ms, Event, RenderConfig, RenderRun,
