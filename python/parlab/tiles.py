@@ -38,6 +38,10 @@ class RenderRun:
     elapsed_us: float
     strategy: str
     threads: int
+    #: The kernel that ran: "scalar", "portable", "avx2", "avx512" or "neon" (never "auto").
+    kernel: str
+    #: Whether cardioid and bulb points were given max_iter without iterating.
+    interior_shortcut: bool
 
     def tile(self, record: TaskRecord) -> np.ndarray:
         """The escape counts of one record's tile (a view into `iterations`)."""
@@ -75,8 +79,9 @@ class RenderRun:
     def __repr__(self) -> str:
         height, width = self.iterations.shape
         limited = ", time-limited" if self.time_limited else ""
+        shortcut = " + interior shortcut" if self.interior_shortcut else ""
         return (
-            f"RenderRun({self.strategy} on {self.threads} thread(s): {width}×{height}, "
+            f"RenderRun({self.strategy} on {self.threads} thread(s), {self.kernel} kernel{shortcut}: {width}×{height}, "
             f"{self.completed_tiles}/{self.total_tiles} tiles in {self.elapsed_us / 1e3:.1f} ms{limited})"
         )
 
@@ -93,6 +98,8 @@ def render(
     viewport: Sequence[float] = DEFAULT_VIEWPORT,
     on_tile: Callable[..., Any] | None = None,
     tile_pixels: bool = False,
+    kernel: str = "auto",
+    interior_shortcut: bool = False,
 ) -> RenderRun:
     """Render the Mandelbrot set in tiles, recording what every thread did.
 
@@ -106,6 +113,12 @@ def render(
         as ``on_tile(record)`` or, with ``tile_pixels=True``, ``on_tile(record, pixels)``
         where pixels is the tile's (tile_h, tile_w) uint32 array. If it raises, the
         render stops and the exception propagates.
+    kernel: how each tile's pixels are computed, with identical counts: "auto" (the
+        fastest this CPU supports), "scalar" (one pixel at a time, the reference),
+        "simd" (the best vector path), or one path of `parlab.available_kernels()`
+        ("portable", "avx2", "avx512", "neon"). `run.kernel` says which one ran.
+    interior_shortcut: give points of the main cardioid and the period-2 bulb max_iter
+        without iterating (they never escape, so the counts stay identical).
 
     Interrupting (Ctrl-C, or "interrupt kernel" in Jupyter) stops every worker and
     raises KeyboardInterrupt. Bad parameters raise TypeError or ValueError naming them.
@@ -122,6 +135,8 @@ def render(
         _viewport(viewport),
         on_tile,
         bool(tile_pixels),
+        _string("kernel", kernel),
+        _flag("interior_shortcut", interior_shortcut),
     )
     return RenderRun(**raw)
 
@@ -148,6 +163,12 @@ def _string(name: str, value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name}: must be a string, got {type(value).__name__}")
     return value
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: must be True or False, got {type(value).__name__}")
+    return bool(value)
 
 
 def _viewport(value: object) -> tuple[float, float, float, float]:
