@@ -65,9 +65,8 @@ struct Group<V> {
     active: u32,
     /// The iteration the next check is for (the definition's `i`).
     i: u32,
-    /// Top-left pixel of the block, within the tile.
-    x: usize,
-    y: usize,
+    /// Index in the tile of the block's top-left pixel (one register, not two).
+    base: usize,
 }
 
 /// The tile's pixels as a sequence of blocks, and where their counts go.
@@ -125,8 +124,7 @@ impl<'a> Blocks<'a> {
             let k = bits.trailing_zeros() as usize;
             bits &= bits - 1;
             // Only lanes inside the tile are ever active.
-            let (x, y) = (group.x + k % V::BLOCK_W, group.y + k / V::BLOCK_W);
-            self.out[y * self.w + x] = count;
+            self.out[group.base + (k / V::BLOCK_W) * self.w + k % V::BLOCK_W] = count;
             self.iterations += u64::from(count);
         }
     }
@@ -166,8 +164,7 @@ impl<'a> Blocks<'a> {
                     ci: V::load(&ci),
                     active,
                     i: 0,
-                    x,
-                    y,
+                    base: y * self.w + x,
                 };
             }
         }
@@ -179,8 +176,7 @@ impl<'a> Blocks<'a> {
             ci: zero,
             active: 0,
             i: 0,
-            x: 0,
-            y: 0,
+            base: 0,
         }
     }
 
