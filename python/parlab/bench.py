@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         if numba_2:
             line += f"{numba_2 / ms:>18.2f}×"
         print(line)
+    print("(+ shortcut rows: G it/s as if every iteration of the definition had run)")
 
 
 if __name__ == "__main__":
