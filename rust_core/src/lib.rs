@@ -11,6 +11,9 @@
 //! assert!(run.records.iter().all(|r| r.thread_id < 2));
 //! ```
 //!
+//! Within a tile, a [`Kernel`] computes the pixels: the scalar reference one at a time, or
+//! a SIMD path (AVX-512, AVX2, NEON, portable) chosen at run time, with identical counts.
+//!
 //! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
 
 pub mod error;

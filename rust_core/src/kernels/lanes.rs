@@ -110,7 +110,7 @@ impl<'a> Blocks<'a> {
         }
     }
 
-    /// Index in the tile of lane `k` of the block at (x, y), if that lane is in the tile.
+    /// Position in the tile of lane `k` of the block at (x, y), if that lane is in the tile.
     #[inline(always)]
     fn lane_pixel<V: Lanes>(&self, x: usize, y: usize, k: usize) -> Option<(usize, usize)> {
         let (x, y) = (x + k % V::BLOCK_W, y + k / V::BLOCK_W);
