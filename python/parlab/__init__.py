@@ -9,7 +9,17 @@ with a record of what every thread did, to the microsecond::
     run.to_frame()      # one row per tile: thread, start, duration, work
 """
 
-from parlab._core import STRATEGIES, HardwareInfo, TaskRecord, __version__, default_threads, escape_time, hardware
+from parlab._core import (
+    KERNELS,
+    STRATEGIES,
+    HardwareInfo,
+    TaskRecord,
+    __version__,
+    available_kernels,
+    default_threads,
+    escape_time,
+    hardware,
+)
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
 
 _SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
@@ -26,11 +36,13 @@ def __getattr__(name: str):
 
 __all__ = [
     "DEFAULT_VIEWPORT",
+    "KERNELS",
     "STRATEGIES",
     "HardwareInfo",
     "RenderRun",
     "TaskRecord",
     "__version__",
+    "available_kernels",
     "calibrated_size",
     "default_threads",
     "escape_time",

@@ -4,17 +4,23 @@ from collections.abc import Callable
 from typing import Any, final
 
 __all__ = [
+    "KERNELS",
     "STRATEGIES",
     "HardwareInfo",
     "TaskRecord",
     "__version__",
+    "available_kernels",
     "default_threads",
     "escape_time",
+    "fib",
+    "fib_nogil",
+    "fib_rayon",
     "hardware",
     "render",
 ]
 
 STRATEGIES: tuple[str, ...]
+KERNELS: tuple[str, ...]
 __version__: str
 
 @final
@@ -57,9 +63,12 @@ def render(
     viewport: tuple[float, float, float, float],
     on_tile: Callable[..., Any] | None,
     tile_pixels: bool,
+    kernel: str,
+    interior_shortcut: bool,
 ) -> dict[str, Any]: ...
 def escape_time(cr: float, ci: float, max_iter: int) -> int: ...
 def default_threads() -> int: ...
+def available_kernels() -> list[str]: ...
 
 @final
 class HardwareInfo:

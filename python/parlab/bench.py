@@ -1,6 +1,8 @@
 """`python -m parlab.bench`: the original demo's workload (800×600, 50×50 tiles,
-max_iter 1000) under every strategy at 1 and 2 threads, beside numba's @njit and
-prange on the same loop when numba is installed (`make bench` installs it).
+max_iter 1000) in one table: pure Python (on a crop of rows, scaled to the whole image),
+numpy vectorised, numba's @njit and prange when numba is installed (`make bench`
+installs it), and parlab: every strategy on the scalar kernel, then the SIMD kernels, at
+1 and 2 threads. Every implementation's counts are checked against parlab's scalar ones.
 
 Timings on a shared machine are noisy: compare the ratios within one run.
 """
@@ -17,6 +19,8 @@ import numpy as np
 import parlab
 
 WORKLOAD = dict(width=800, height=600, tile_w=50, tile_h=50, max_iter=1000)
+#: Pure Python renders every CROP_STEP-th row, and its time is scaled up by CROP_STEP.
+CROP_STEP = 20
 
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
@@ -27,6 +31,53 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
+
+
+def pure_python(width: int, height: int, max_iter: int, viewport: tuple[float, ...], rows: range) -> list[list[int]]:
+    """The pixel definition in plain Python, for the given rows."""
+    re_min, re_max, im_min, im_max = viewport
+    image = []
+    for y in rows:
+        ci = (y / height) * (im_max - im_min) + im_min
+        line = []
+        for x in range(width):
+            cr = (x / width) * (re_max - re_min) + re_min
+            zr = zi = 0.0
+            count = max_iter
+            for i in range(max_iter):
+                zr2, zi2 = zr * zr, zi * zi
+                if zr2 + zi2 > 4.0:
+                    count = i
+                    break
+                zi = (2.0 * zr) * zi + ci
+                zr = (zr2 - zi2) + cr
+            line.append(count)
+        image.append(line)
+    return image
+
+
+def numpy_vectorised(width: int, height: int, max_iter: int, viewport: tuple[float, ...]) -> np.ndarray:
+    """Whole-array numpy: every step on the pixels still iterating (compacted as they escape)."""
+    re_min, re_max, im_min, im_max = viewport
+    cr = (np.arange(width, dtype=np.float64) / width) * (re_max - re_min) + re_min
+    ci = (np.arange(height, dtype=np.float64) / height) * (im_max - im_min) + im_min
+    cr, ci = (a.ravel() for a in np.meshgrid(cr, ci))
+    counts = np.full(width * height, max_iter, dtype=np.uint32)
+    index = np.arange(width * height)
+    zr = np.zeros_like(cr)
+    zi = np.zeros_like(cr)
+    for i in range(max_iter):
+        zr2, zi2 = zr * zr, zi * zi
+        escaped = zr2 + zi2 > 4.0
+        if escaped.any():
+            counts[index[escaped]] = i
+            keep = ~escaped
+            index, zr, zi, zr2, zi2, cr, ci = (a[keep] for a in (index, zr, zi, zr2, zi2, cr, ci))
+            if index.size == 0:
+                break
+        zi = (2.0 * zr) * zi + ci
+        zr = (zr2 - zi2) + cr
+    return counts.reshape(height, width)
 
 
 def numba_kernels() -> tuple[Callable[..., None], Callable[..., None], Callable[[int], None]] | None:
@@ -62,48 +113,72 @@ def numba_kernels() -> tuple[Callable[..., None], Callable[..., None], Callable[
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per row (default 15)")
+    parser.add_argument("--quick", action="store_true", help="skip pure Python and numpy (the slow rows)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats: must be at least 1")
 
     w, h, it = WORKLOAD["width"], WORKLOAD["height"], WORKLOAD["max_iter"]
-    reference = parlab.render(**WORKLOAD, strategy="sequential").iterations
+    viewport = parlab.DEFAULT_VIEWPORT
+    reference = parlab.render(**WORKLOAD, strategy="sequential", kernel="scalar").iterations
     giga = float(reference.astype(np.uint64).sum()) / 1e9
     rows: list[tuple[str, int, float]] = []
-    for strategy in parlab.STRATEGIES:
-        for threads in (1, 2):
-            if strategy == "sequential" and threads == 2:
-                continue
-            ms = median_ms(lambda s=strategy, t=threads: parlab.render(**WORKLOAD, strategy=s, threads=t), args.repeats)
-            rows.append((f"parlab {strategy}", threads, ms))
+
+    def check(name: str, counts: object) -> None:
+        expected = reference[:: CROP_STEP if name.startswith("pure") else 1]
+        if not np.array_equal(np.asarray(counts), expected):
+            print(f"warning: {name} counts differ from parlab's scalar kernel")
+
+    if not args.quick:
+        crop = range(0, h, CROP_STEP)
+        check("pure Python", pure_python(w, h, it, viewport, crop))
+        ms = median_ms(lambda: pure_python(w, h, it, viewport, crop), 1) * CROP_STEP
+        rows.append((f"pure Python (1/{CROP_STEP} of rows, ×{CROP_STEP})", 1, ms))
+        check("numpy", numpy_vectorised(w, h, it, viewport))
+        rows.append(("numpy vectorised", 1, median_ms(lambda: numpy_vectorised(w, h, it, viewport), 3)))
 
     kernels = numba_kernels()
     if kernels is not None:
         serial, parallel, set_threads = kernels
         out = np.zeros((h, w), dtype=np.uint32)
-        viewport = parlab.DEFAULT_VIEWPORT
         serial(out, w, h, it, *viewport)
-        if not np.array_equal(out, reference):
-            print("warning: numba's counts differ from parlab's (contracted multiply-adds?)")
+        check("numba", out)
         rows.append(("numba @njit", 1, median_ms(lambda: serial(out, w, h, it, *viewport), args.repeats)))
         for threads in (1, 2):
             set_threads(threads)
             rows.append(("numba prange", threads, median_ms(lambda: parallel(out, w, h, it, *viewport), args.repeats)))
 
-    print(f"800×600, 50×50 tiles, max_iter 1000: {giga:.3f} G iterations; median of {args.repeats} runs")
-    baseline = rows[0][2]
+    def parlab_row(label: str, threads: int, **options: object) -> None:
+        def run() -> None:
+            parlab.render(**WORKLOAD, threads=threads, **options)  # type: ignore[arg-type]
+
+        check(label, parlab.render(**WORKLOAD, threads=threads, **options).iterations)  # type: ignore[arg-type]
+        rows.append((label, threads, median_ms(run, args.repeats)))
+
+    for strategy in parlab.STRATEGIES:
+        for threads in (1,) if strategy == "sequential" else (1, 2):
+            parlab_row(f"parlab scalar {strategy}", threads, strategy=strategy, kernel="scalar")
+    for kernel in parlab.available_kernels()[1:]:
+        for threads in (1, 2):
+            parlab_row(f"parlab {kernel} dynamic", threads, kernel=kernel)
+    best = parlab.available_kernels()[-1]
+    for threads in (1, 2):
+        parlab_row(f"parlab {best} + shortcut", threads, kernel=best, interior_shortcut=True)
+
+    print(f"800×600, 50×50 tiles, max_iter 1000: {giga:.3f} G iterations; medians of {args.repeats} runs")
+    scalar_1 = next(ms for name, _, ms in rows if name == "parlab scalar sequential")
     numba_2 = next((ms for name, t, ms in rows if name == "numba prange" and t == 2), None)
-    header = f"{'implementation':<22}{'threads':>8}{'median ms':>11}{'speedup':>9}{'effic.':>8}{'G it/s/core':>13}"
+    header = f"{'implementation':<36}{'threads':>8}{'median ms':>11}{'G it/s/core':>13}{'vs scalar×1':>13}"
     if numba_2:
         header += f"{'vs numba prange×2':>19}"
     print(header)
     for name, threads, ms in rows:
-        speedup = baseline / ms
         per_core = giga / (ms / 1e3) / threads
-        line = f"{name:<22}{threads:>8}{ms:>11.1f}{speedup:>9.2f}{speedup / threads:>8.0%}{per_core:>13.2f}"
+        line = f"{name:<36}{threads:>8}{ms:>11.1f}{per_core:>13.2f}{scalar_1 / ms:>12.2f}×"
         if numba_2:
             line += f"{numba_2 / ms:>18.2f}×"
         print(line)
+    print("(+ shortcut rows: G it/s as if every iteration of the definition had run)")
 
 
 if __name__ == "__main__":

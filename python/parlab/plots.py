@@ -85,14 +85,18 @@ def timeline(
         bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, pad=0.01)
         bar.set_label("mean iterations / pixel")
     if title is None and hasattr(run, "strategy"):
-        title = f"{run.strategy} on {threads} thread(s): {len(frame)} tiles in {elapsed / 1e3:.1f} ms"
+        kernel = getattr(run, "kernel", None)
+        how = f"{run.strategy} on {threads} thread(s)" + (f", {kernel} kernel" if kernel else "")
+        title = f"{how}: {len(frame)} tiles in {elapsed / 1e3:.1f} ms"
     if title:
         ax.set_title(title)
     return fig
 
 
 def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: str = "thread") -> Figure:
-    """Several runs' timelines stacked on one time axis, so their lengths compare directly."""
+    """Several runs' timelines stacked on one time axis, so their lengths compare directly.
+    With a dict, each panel's title starts with its key."""
+    names = list(runs) if isinstance(runs, dict) else None
     runs = list(runs.values()) if isinstance(runs, dict) else list(runs)
     if not runs:
         raise ValueError("runs: need at least one run")
@@ -102,9 +106,11 @@ def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: st
         gridspec_kw={"height_ratios": [n + 1.5 for n in rows]}, layout="constrained", squeeze=False,
     )  # fmt: skip
     longest = max(r.elapsed_us for r in runs) / 1e3
-    for ax, run in zip(axes[:, 0], runs, strict=True):
+    for i, (ax, run) in enumerate(zip(axes[:, 0], runs, strict=True)):
         timeline(run, ax=ax, color_by=color_by)
         ax.set_xlabel("")
+        if names is not None:
+            ax.set_title(f"{names[i]} · {ax.get_title()}")
     axes[-1, 0].set_xlim(0, longest * 1.02)
     axes[-1, 0].set_xlabel("time since the run started (ms)")
     return fig

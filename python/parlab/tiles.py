@@ -38,6 +38,10 @@ class RenderRun:
     elapsed_us: float
     strategy: str
     threads: int
+    #: The kernel that ran: "scalar", "portable", "avx2", "avx512" or "neon" (never "auto").
+    kernel: str
+    #: Whether cardioid and bulb points were given max_iter without iterating.
+    interior_shortcut: bool
 
     def tile(self, record: TaskRecord) -> np.ndarray:
         """The escape counts of one record's tile (a view into `iterations`)."""
@@ -75,8 +79,9 @@ class RenderRun:
     def __repr__(self) -> str:
         height, width = self.iterations.shape
         limited = ", time-limited" if self.time_limited else ""
+        shortcut = " + interior shortcut" if self.interior_shortcut else ""
         return (
-            f"RenderRun({self.strategy} on {self.threads} thread(s): {width}×{height}, "
+            f"RenderRun({self.strategy} on {self.threads} thread(s), {self.kernel} kernel{shortcut}: {width}×{height}, "
             f"{self.completed_tiles}/{self.total_tiles} tiles in {self.elapsed_us / 1e3:.1f} ms{limited})"
         )
 
@@ -93,6 +98,8 @@ def render(
     viewport: Sequence[float] = DEFAULT_VIEWPORT,
     on_tile: Callable[..., Any] | None = None,
     tile_pixels: bool = False,
+    kernel: str = "auto",
+    interior_shortcut: bool = False,
 ) -> RenderRun:
     """Render the Mandelbrot set in tiles, recording what every thread did.
 
@@ -106,6 +113,12 @@ def render(
         as ``on_tile(record)`` or, with ``tile_pixels=True``, ``on_tile(record, pixels)``
         where pixels is the tile's (tile_h, tile_w) uint32 array. If it raises, the
         render stops and the exception propagates.
+    kernel: how each tile's pixels are computed, with identical counts: "auto" (the
+        fastest this CPU supports), "scalar" (one pixel at a time, the reference),
+        "simd" (the best vector path), or one path of `parlab.available_kernels()`
+        ("portable", "avx2", "avx512", "neon"). `run.kernel` says which one ran.
+    interior_shortcut: give points of the main cardioid and the period-2 bulb max_iter
+        without iterating (they never escape, so the counts stay identical).
 
     Interrupting (Ctrl-C, or "interrupt kernel" in Jupyter) stops every worker and
     raises KeyboardInterrupt. Bad parameters raise TypeError or ValueError naming them.
@@ -122,6 +135,8 @@ def render(
         _viewport(viewport),
         on_tile,
         bool(tile_pixels),
+        _string("kernel", kernel),
+        _flag("interior_shortcut", interior_shortcut),
     )
     return RenderRun(**raw)
 
@@ -150,6 +165,12 @@ def _string(name: str, value: object) -> str:
     return value
 
 
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
 def _viewport(value: object) -> tuple[float, float, float, float]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 4:
         raise TypeError("viewport: must be 4 numbers (re_min, re_max, im_min, im_max)")
@@ -158,11 +179,16 @@ def _viewport(value: object) -> tuple[float, float, float, float]:
 
 
 def calibrated_size(
-    sequential_ms: float, max_iter: int = 1000, viewport: Sequence[float] = DEFAULT_VIEWPORT, aspect: float = 4 / 3
+    sequential_ms: float,
+    max_iter: int = 1000,
+    viewport: Sequence[float] = DEFAULT_VIEWPORT,
+    aspect: float = 4 / 3,
+    kernel: str = "auto",
 ) -> tuple[int, int]:
     """An image size (width, height) whose sequential render takes about `sequential_ms`
     on this machine, for the same view and max_iter: a lesson can then say "the sequential
-    run needs twice the time limit" on a slow laptop and a fast server alike.
+    run needs twice the time limit" on a slow laptop and a fast server alike. Pass the
+    `kernel` the lesson renders with.
 
     Render time is proportional to the pixel count for a fixed view, so one timed probe at
     a small size is enough. The result stays between 200×150 and 4000×3000.
@@ -173,7 +199,8 @@ def calibrated_size(
     probe_w = 240
     probe_h = max(1, round(probe_w / aspect))
     best_us = min(
-        render(probe_w, probe_h, 40, 40, max_iter, "sequential", viewport=viewport).elapsed_us for _ in range(3)
+        render(probe_w, probe_h, 40, 40, max_iter, "sequential", viewport=viewport, kernel=kernel).elapsed_us
+        for _ in range(3)
     )
     scale = (target * 1e3 / max(best_us, 1.0)) ** 0.5
     width = int(min(max(probe_w * scale, 200), 4000))

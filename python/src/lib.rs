@@ -133,6 +133,8 @@ fn config_from_args(
     threads: Option<i64>,
     time_limit_ms: Option<f64>,
     viewport: (f64, f64, f64, f64),
+    kernel: &str,
+    interior_shortcut: bool,
 ) -> Result<core::RenderConfig, core::Error> {
     let config = core::RenderConfig {
         width: count("width", width)?,
@@ -144,6 +146,8 @@ fn config_from_args(
         threads: threads_request(threads)?,
         time_limit: time_limit_ms.map(core::time_limit_from_ms).transpose()?,
         viewport: core::Viewport::new(viewport.0, viewport.1, viewport.2, viewport.3),
+        kernel: kernel.parse()?,
+        interior_shortcut,
     };
     config.validate()?;
     Ok(config)
@@ -170,7 +174,7 @@ fn deliver(
 
 /// Renders the Mandelbrot set in tiles; see `parlab.render` for the documented API.
 #[pyfunction]
-#[pyo3(signature = (width, height, tile_w, tile_h, max_iter, strategy, threads, time_limit_ms, viewport, on_tile, tile_pixels))]
+#[pyo3(signature = (width, height, tile_w, tile_h, max_iter, strategy, threads, time_limit_ms, viewport, on_tile, tile_pixels, kernel, interior_shortcut))]
 #[allow(clippy::too_many_arguments)]
 fn render<'py>(
     py: Python<'py>,
@@ -185,6 +189,8 @@ fn render<'py>(
     viewport: (f64, f64, f64, f64),
     on_tile: Option<Bound<'py, PyAny>>,
     tile_pixels: bool,
+    kernel: &str,
+    interior_shortcut: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let config = config_from_args(
         width,
@@ -196,6 +202,8 @@ fn render<'py>(
         threads,
         time_limit_ms,
         viewport,
+        kernel,
+        interior_shortcut,
     )
     .map_err(to_py_err)?;
     if let Some(f) = &on_tile {
@@ -248,6 +256,8 @@ fn render<'py>(
     out.set_item("elapsed_us", run.elapsed_us)?;
     out.set_item("strategy", run.strategy.name())?;
     out.set_item("threads", run.threads)?;
+    out.set_item("kernel", run.kernel.name())?;
+    out.set_item("interior_shortcut", run.interior_shortcut)?;
     Ok(out)
 }
 
@@ -386,6 +396,12 @@ fn fib_rayon(py: Python<'_>, n: u32, calls: usize, workers: usize) -> PyResult<V
         .collect())
 }
 
+/// The concrete kernels this CPU runs ("scalar", "portable", then its SIMD paths, fastest last).
+#[pyfunction]
+fn available_kernels() -> Vec<&'static str> {
+    core::Kernel::available().iter().map(|k| k.name()).collect()
+}
+
 /// The thread count used when `threads=None`: CPUs this process may use, within its quota.
 #[pyfunction]
 fn default_threads() -> usize {
@@ -396,11 +412,14 @@ fn default_threads() -> usize {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let names: Vec<&str> = core::Strategy::ALL.iter().map(|s| s.name()).collect();
     m.add("STRATEGIES", PyTuple::new(m.py(), names)?)?;
+    let kernels: Vec<&str> = core::Kernel::ALL.iter().map(|k| k.name()).collect();
+    m.add("KERNELS", PyTuple::new(m.py(), kernels)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<TaskRecord>()?;
     m.add_function(wrap_pyfunction!(render, m)?)?;
     m.add_function(wrap_pyfunction!(escape_time, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(available_kernels, m)?)?;
     m.add_function(wrap_pyfunction!(hardware, m)?)?;
     m.add_function(wrap_pyfunction!(fib, m)?)?;
     m.add_function(wrap_pyfunction!(fib_nogil, m)?)?;

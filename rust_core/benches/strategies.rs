@@ -1,13 +1,15 @@
 //! Every strategy at 1 and 2 threads on the original demo's workload (800×600, 50×50
 //! tiles, max_iter 1000), plus the bare kernel over the same tiles with no threads, no
 //! records and no channel: the difference to `sequential` is what recording costs.
+//! Then the kernels (`dynamic` strategy): scalar against each SIMD path this CPU has, at
+//! 1 and 2 threads, with and without the interior shortcuts.
 
 use std::hint::black_box;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use parlab_core::{render, render_tile, tile_grid, RenderConfig, Strategy};
+use parlab_core::{render, render_tile, tile_grid, Kernel, RenderConfig, Strategy};
 
 fn strategies(c: &mut Criterion) {
     let base = RenderConfig::default();
@@ -46,6 +48,7 @@ fn strategies(c: &mut Criterion) {
             let config = RenderConfig {
                 strategy,
                 threads: Some(threads),
+                kernel: Kernel::Scalar,
                 ..base.clone()
             };
             group.bench_with_input(
@@ -69,6 +72,7 @@ fn recording(c: &mut Criterion) {
         max_iter: 1,
         strategy: Strategy::Sequential,
         threads: Some(1),
+        kernel: Kernel::Scalar,
         ..RenderConfig::default()
     };
     let mut group = c.benchmark_group("tiny_tiles_10000");
@@ -101,5 +105,34 @@ fn recording(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, strategies, recording);
+/// Scalar against every SIMD path on the demo workload: `kernels/<kernel>[+shortcut]/<threads>`.
+fn kernels(c: &mut Criterion) {
+    let mut group = c.benchmark_group("kernels_800x600");
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(3));
+    for kernel in Kernel::available() {
+        for shortcut in [false, true] {
+            for threads in [1, 2] {
+                let config = RenderConfig {
+                    kernel,
+                    interior_shortcut: shortcut,
+                    threads: Some(threads),
+                    ..RenderConfig::default()
+                };
+                let name = if shortcut {
+                    format!("{kernel}+shortcut")
+                } else {
+                    kernel.to_string()
+                };
+                group.bench_with_input(BenchmarkId::new(name, threads), &config, |b, config| {
+                    b.iter(|| black_box(render(config).unwrap()))
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, strategies, recording, kernels);
 criterion_main!(benches);

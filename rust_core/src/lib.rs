@@ -11,11 +11,15 @@
 //! assert!(run.records.iter().all(|r| r.thread_id < 2));
 //! ```
 //!
+//! Within a tile, a [`Kernel`] computes the pixels: the scalar reference one at a time, or
+//! a SIMD path (AVX-512, AVX2, NEON, portable) chosen at run time, with identical counts.
+//!
 //! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
 
 pub mod display;
 pub mod error;
 pub mod hardware;
+pub mod kernels;
 pub mod mandelbrot;
 #[cfg(feature = "net")]
 pub mod net;
@@ -30,6 +34,7 @@ pub mod workloads;
 pub use display::{PerThread, RecordTable, ThreadStats};
 pub use error::{Error, Result};
 pub use hardware::{detect, HardwareInfo};
+pub use kernels::{is_interior, render_tile_with, Kernel};
 pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Viewport};
 pub use render::{
     default_threads, render, render_with, time_limit_from_ms, Event, RenderConfig, RenderRun,

@@ -13,7 +13,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
-use crate::mandelbrot::{render_tile, Viewport};
+use crate::kernels::{render_tile_with, Kernel};
+use crate::mandelbrot::Viewport;
 use crate::schedule::Strategy;
 use crate::tiles::{tile_grid, Tile};
 use crate::timeline::{micros, RunClock, TaskRecord};
@@ -42,6 +43,11 @@ pub struct RenderConfig {
     /// No thread starts a tile after this much time.
     pub time_limit: Option<Duration>,
     pub viewport: Viewport,
+    /// How each tile's pixels are computed; `Auto` picks the best this CPU supports.
+    pub kernel: Kernel,
+    /// Give points of the main cardioid and the period-2 bulb `max_iter` without
+    /// iterating (they never escape, so the counts stay identical).
+    pub interior_shortcut: bool,
 }
 
 impl Default for RenderConfig {
@@ -57,6 +63,8 @@ impl Default for RenderConfig {
             threads: None,
             time_limit: None,
             viewport: Viewport::default(),
+            kernel: Kernel::Auto,
+            interior_shortcut: false,
         }
     }
 }
@@ -93,6 +101,7 @@ impl RenderConfig {
             ));
         }
         self.viewport.validate()?;
+        self.kernel.resolve()?;
         let threads = match (self.strategy, self.threads) {
             (Strategy::Sequential, None | Some(1)) => 1,
             (Strategy::Sequential, Some(n)) => {
@@ -150,6 +159,9 @@ pub struct RenderRun {
     pub elapsed_us: f64,
     pub strategy: Strategy,
     pub threads: usize,
+    /// The kernel that ran: a concrete path (`Scalar`, `Avx512`, ...), never `Auto`.
+    pub kernel: Kernel,
+    pub interior_shortcut: bool,
 }
 
 impl RenderRun {
@@ -188,11 +200,13 @@ pub fn render_with(
     mut on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
 ) -> Result<RenderRun> {
     let threads = config.validate()?;
+    let kernel = config.kernel.resolve()?;
     let tiles = tile_grid(config.width, config.height, config.tile_w, config.tile_h);
     let mut iterations = vec![0u32; config.width * config.height];
     let mut records = Vec::with_capacity(tiles.len());
     let job = Job {
         config,
+        kernel,
         clock: RunClock::start(),
         stop: AtomicBool::new(false),
         time_limited: AtomicBool::new(false),
@@ -258,12 +272,16 @@ pub fn render_with(
         records,
         strategy: config.strategy,
         threads,
+        kernel,
+        interior_shortcut: config.interior_shortcut,
     })
 }
 
 /// The state all workers of one render share.
 struct Job<'a> {
     config: &'a RenderConfig,
+    /// `config.kernel`, resolved once for the whole run.
+    kernel: Kernel,
     clock: RunClock,
     /// Raised to cancel: workers stop within a pixel.
     stop: AtomicBool,
@@ -286,7 +304,9 @@ impl Job<'_> {
         }
         let c = self.config;
         let mut pixels = Vec::new();
-        let work = render_tile(
+        let work = render_tile_with(
+            self.kernel,
+            c.interior_shortcut,
             &c.viewport,
             c.width,
             c.height,

@@ -1,0 +1,240 @@
+//! The SIMD engine every vector path shares: the pixel definition on `LANES` pixels at
+//! once, with four independent groups in flight so the multiply/add latency is hidden.
+//!
+//! A *group* is a small block of neighbouring pixels (`BLOCK_W` × `LANES / BLOCK_W`), one
+//! per lane, which escape at similar iterations. Each lane runs exactly the scalar
+//! sequence of IEEE operations, so its count is the scalar count bit for bit:
+//!
+//! - a lane's count is the iteration at which its `zr² + zi² > 4` first holds; from then
+//!   on the lane is masked out of `active` for good, and its `z` (which may overflow to
+//!   inf and NaN) is never looked at again. A lane still active never overflows:
+//!   `|z|² ≤ 4` keeps the next `z` within `4 + |c|`, and `>` is false for NaN, as in Rust.
+//! - when every lane of a group has escaped, or the group reached `max_iter`, that slot
+//!   takes the next group at once while the other three keep iterating.
+//! - no fused multiply-add: only mul, add and sub, in the definition's order.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::error::{Error, Result};
+use crate::kernels::interior::is_interior;
+use crate::mandelbrot::{pixel_to_point, Viewport};
+use crate::tiles::Tile;
+
+/// The widest vector any path uses, in f64 lanes.
+pub(super) const MAX_LANES: usize = 8;
+
+/// One vector of f64 lanes on one instruction set.
+///
+/// # Safety
+/// Every method may use instructions of the type's instruction set: call them only on a
+/// CPU that supports it (the dispatcher checks at run time).
+pub(super) trait Lanes: Copy {
+    /// f64 lanes per vector (at most [`MAX_LANES`]).
+    const LANES: usize;
+    /// Width of a group's block of pixels; its height is `LANES / BLOCK_W`.
+    const BLOCK_W: usize;
+    unsafe fn splat(x: f64) -> Self;
+    /// The first `LANES` values.
+    unsafe fn load(values: &[f64; MAX_LANES]) -> Self;
+    unsafe fn add(self, other: Self) -> Self;
+    unsafe fn sub(self, other: Self) -> Self;
+    unsafe fn mul(self, other: Self) -> Self;
+    /// Bit k is set where lane k of `self` > lane k of `other` (false for NaN).
+    unsafe fn gt_bits(self, other: Self) -> u32;
+}
+
+/// What one tile render needs, whichever the kernel.
+pub(super) struct TileArgs<'a> {
+    pub view: &'a Viewport,
+    pub width: usize,
+    pub height: usize,
+    pub tile: &'a Tile,
+    pub max_iter: u32,
+    pub interior_shortcut: bool,
+    pub stop: &'a AtomicBool,
+}
+
+/// One slot: a group of pixels in flight.
+#[derive(Clone, Copy)]
+struct Group<V> {
+    zr: V,
+    zi: V,
+    cr: V,
+    ci: V,
+    /// Bit k: lane k is a pixel that has not escaped yet.
+    active: u32,
+    /// The iteration the next check is for (the definition's `i`).
+    i: u32,
+    /// Index in the tile of the block's top-left pixel (one register, not two).
+    base: usize,
+}
+
+/// The tile's pixels as a sequence of blocks, and where their counts go.
+struct Blocks<'a> {
+    /// The real part of each column and the imaginary part of each row of the tile.
+    cr: Vec<f64>,
+    ci: Vec<f64>,
+    w: usize,
+    h: usize,
+    blocks_x: usize,
+    next: usize,
+    total: usize,
+    max_iter: u32,
+    interior_shortcut: bool,
+    stop: &'a AtomicBool,
+    cancelled: bool,
+    out: &'a mut [u32],
+    iterations: u64,
+}
+
+impl<'a> Blocks<'a> {
+    fn new<V: Lanes>(args: &TileArgs<'a>, out: &'a mut [u32]) -> Self {
+        let t = args.tile;
+        let point = |x, y| pixel_to_point(args.view, args.width, args.height, x, y);
+        let block_h = V::LANES / V::BLOCK_W;
+        let blocks_x = t.w.div_ceil(V::BLOCK_W);
+        Blocks {
+            cr: (t.x..t.x + t.w).map(|x| point(x, t.y).0).collect(),
+            ci: (t.y..t.y + t.h).map(|y| point(t.x, y).1).collect(),
+            w: t.w,
+            h: t.h,
+            blocks_x,
+            next: 0,
+            total: blocks_x * t.h.div_ceil(block_h),
+            max_iter: args.max_iter,
+            interior_shortcut: args.interior_shortcut,
+            stop: args.stop,
+            cancelled: false,
+            out,
+            iterations: 0,
+        }
+    }
+
+    /// Position in the tile of lane `k` of the block at (x, y), if that lane is in the tile.
+    #[inline(always)]
+    fn lane_pixel<V: Lanes>(&self, x: usize, y: usize, k: usize) -> Option<(usize, usize)> {
+        let (x, y) = (x + k % V::BLOCK_W, y + k / V::BLOCK_W);
+        (x < self.w && y < self.h).then_some((x, y))
+    }
+
+    /// Writes `count` for every lane set in `bits`.
+    #[inline(always)]
+    fn record<V: Lanes>(&mut self, group: &Group<V>, mut bits: u32, count: u32) {
+        while bits != 0 {
+            let k = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            // Only lanes inside the tile are ever active.
+            self.out[group.base + (k / V::BLOCK_W) * self.w + k % V::BLOCK_W] = count;
+            self.iterations += u64::from(count);
+        }
+    }
+
+    /// The next group with at least one pixel to iterate, or an empty one (no lane
+    /// active) at the end of the tile or once `stop` is raised (checked once per group).
+    #[inline(always)]
+    unsafe fn next_group<V: Lanes>(&mut self) -> Group<V> {
+        while self.next < self.total && !self.cancelled {
+            if self.stop.load(Ordering::Relaxed) {
+                self.cancelled = true;
+                break;
+            }
+            let x = (self.next % self.blocks_x) * V::BLOCK_W;
+            let y = (self.next / self.blocks_x) * (V::LANES / V::BLOCK_W);
+            self.next += 1;
+            let (mut cr, mut ci) = ([0.0; MAX_LANES], [0.0; MAX_LANES]);
+            let mut active = 0u32;
+            for k in 0..V::LANES {
+                let Some((px, py)) = self.lane_pixel::<V>(x, y, k) else {
+                    continue;
+                };
+                (cr[k], ci[k]) = (self.cr[px], self.ci[py]);
+                if self.interior_shortcut && is_interior(cr[k], ci[k]) {
+                    self.out[py * self.w + px] = self.max_iter;
+                    self.iterations += u64::from(self.max_iter);
+                } else {
+                    active |= 1 << k;
+                }
+            }
+            if active != 0 {
+                let zero = V::splat(0.0);
+                return Group {
+                    zr: zero,
+                    zi: zero,
+                    cr: V::load(&cr),
+                    ci: V::load(&ci),
+                    active,
+                    i: 0,
+                    base: y * self.w + x,
+                };
+            }
+        }
+        let zero = V::splat(0.0);
+        Group {
+            zr: zero,
+            zi: zero,
+            cr: zero,
+            ci: zero,
+            active: 0,
+            i: 0,
+            base: 0,
+        }
+    }
+
+    /// True once every group has been handed out (or the render was cancelled).
+    #[inline(always)]
+    fn exhausted(&self) -> bool {
+        self.next >= self.total || self.cancelled
+    }
+
+    /// One iteration of one group: check, record escapes, update z; refill when done.
+    #[inline(always)]
+    unsafe fn step<V: Lanes>(&mut self, g: &mut Group<V>, four: V) {
+        let zr2 = g.zr.mul(g.zr);
+        let zi2 = g.zi.mul(g.zi);
+        let escaped = zr2.add(zi2).gt_bits(four) & g.active;
+        if escaped != 0 {
+            self.record(g, escaped, g.i);
+            g.active &= !escaped;
+        }
+        g.zi = g.zr.add(g.zr).mul(g.zi).add(g.ci); // (2·zr)·zi + ci: zr + zr is 2·zr exactly
+        g.zr = zr2.sub(zi2).add(g.cr);
+        g.i += 1;
+        if g.active == 0 || g.i == self.max_iter {
+            let never_escaped = g.active;
+            self.record(g, never_escaped, self.max_iter);
+            *g = self.next_group();
+        }
+    }
+}
+
+/// Renders one tile on vector type `V`; the same contract as the scalar `render_tile`.
+///
+/// # Safety
+/// The CPU must support `V`'s instruction set. Inlined into each path's
+/// `#[target_feature]` function, so that the whole loop is compiled for it.
+#[inline(always)]
+pub(super) unsafe fn render_tile<V: Lanes>(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
+    out.clear();
+    out.resize(args.tile.pixels(), 0);
+    let mut blocks = Blocks::new::<V>(args, out);
+    let four = V::splat(4.0);
+    let mut a = blocks.next_group::<V>();
+    let mut b = blocks.next_group::<V>();
+    let mut c = blocks.next_group::<V>();
+    let mut d = blocks.next_group::<V>();
+    // While groups remain, all four slots are busy; then the last ones drain together
+    // (an empty slot just idles along: cheaper than a check per step).
+    loop {
+        blocks.step(&mut a, four);
+        blocks.step(&mut b, four);
+        blocks.step(&mut c, four);
+        blocks.step(&mut d, four);
+        if blocks.exhausted() && (a.active | b.active | c.active | d.active) == 0 {
+            break;
+        }
+    }
+    if blocks.cancelled {
+        return Err(Error::Cancelled);
+    }
+    Ok(blocks.iterations)
+}

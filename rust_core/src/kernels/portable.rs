@@ -1,0 +1,44 @@
+//! The portable path: plain Rust over arrays of 4 lanes. The compiler turns each array
+//! operation into vector instructions of the baseline CPU (SSE2 on x86_64, NEON on
+//! aarch64), and it runs anywhere else as plain scalar code.
+
+use super::lanes::{self, Lanes, TileArgs, MAX_LANES};
+use crate::error::Result;
+
+#[derive(Clone, Copy)]
+pub(super) struct Portable([f64; 4]);
+
+impl Lanes for Portable {
+    const LANES: usize = 4;
+    const BLOCK_W: usize = 2;
+
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> Self {
+        Portable([x; 4])
+    }
+    #[inline(always)]
+    unsafe fn load(values: &[f64; MAX_LANES]) -> Self {
+        Portable([values[0], values[1], values[2], values[3]])
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|k| self.0[k] + o.0[k]))
+    }
+    #[inline(always)]
+    unsafe fn sub(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|k| self.0[k] - o.0[k]))
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        Portable(std::array::from_fn(|k| self.0[k] * o.0[k]))
+    }
+    #[inline(always)]
+    unsafe fn gt_bits(self, o: Self) -> u32 {
+        (0..4).fold(0, |bits, k| bits | (u32::from(self.0[k] > o.0[k]) << k))
+    }
+}
+
+pub(super) fn render_portable(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
+    // SAFETY: plain Rust, valid on every CPU.
+    unsafe { lanes::render_tile::<Portable>(args, out) }
+}

@@ -1,0 +1,88 @@
+//! The x86_64 paths: AVX-512 (8 lanes) and AVX2 (4 lanes), each compiled for its
+//! instruction set with `#[target_feature]` and chosen at run time. Only mul, add, sub
+//! and an ordered compare: never `fmadd`, whose single rounding would change the counts.
+
+use std::arch::x86_64::*;
+
+use super::lanes::{self, Lanes, TileArgs, MAX_LANES};
+use crate::error::Result;
+
+#[derive(Clone, Copy)]
+pub(super) struct Avx512(__m512d);
+
+impl Lanes for Avx512 {
+    const LANES: usize = 8;
+    const BLOCK_W: usize = 4;
+
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> Self {
+        Avx512(_mm512_set1_pd(x))
+    }
+    #[inline(always)]
+    unsafe fn load(values: &[f64; MAX_LANES]) -> Self {
+        Avx512(_mm512_loadu_pd(values.as_ptr()))
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        Avx512(_mm512_add_pd(self.0, o.0))
+    }
+    #[inline(always)]
+    unsafe fn sub(self, o: Self) -> Self {
+        Avx512(_mm512_sub_pd(self.0, o.0))
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        Avx512(_mm512_mul_pd(self.0, o.0))
+    }
+    #[inline(always)]
+    unsafe fn gt_bits(self, o: Self) -> u32 {
+        u32::from(_mm512_cmp_pd_mask::<_CMP_GT_OQ>(self.0, o.0))
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(super) struct Avx2(__m256d);
+
+impl Lanes for Avx2 {
+    const LANES: usize = 4;
+    const BLOCK_W: usize = 2;
+
+    #[inline(always)]
+    unsafe fn splat(x: f64) -> Self {
+        Avx2(_mm256_set1_pd(x))
+    }
+    #[inline(always)]
+    unsafe fn load(values: &[f64; MAX_LANES]) -> Self {
+        Avx2(_mm256_loadu_pd(values.as_ptr()))
+    }
+    #[inline(always)]
+    unsafe fn add(self, o: Self) -> Self {
+        Avx2(_mm256_add_pd(self.0, o.0))
+    }
+    #[inline(always)]
+    unsafe fn sub(self, o: Self) -> Self {
+        Avx2(_mm256_sub_pd(self.0, o.0))
+    }
+    #[inline(always)]
+    unsafe fn mul(self, o: Self) -> Self {
+        Avx2(_mm256_mul_pd(self.0, o.0))
+    }
+    #[inline(always)]
+    unsafe fn gt_bits(self, o: Self) -> u32 {
+        _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(self.0, o.0)) as u32
+    }
+}
+
+/// # Safety
+/// The CPU must support AVX-512F.
+#[target_feature(enable = "avx512f")]
+pub(super) unsafe fn render_avx512(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
+    lanes::render_tile::<Avx512>(args, out)
+}
+
+/// # Safety
+/// The CPU must support AVX2.
+#[target_feature(enable = "avx2")]
+pub(super) unsafe fn render_avx2(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
+    lanes::render_tile::<Avx2>(args, out)
+}

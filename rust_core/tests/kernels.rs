@@ -1,0 +1,209 @@
+//! Every kernel this CPU supports, forced one by one, gives the scalar kernel's counts bit
+//! for bit, on every strategy, with and without the interior shortcuts.
+
+use parlab_core::{
+    escape_time, pixel_to_point, render, render_tile_with, tile_grid, Error, Kernel, RenderConfig,
+    Strategy, Viewport,
+};
+use std::sync::atomic::AtomicBool;
+
+/// Cheap views that between them cover deep zooms, max_iter from 1 to 100,000, clipped
+/// edge tiles, widths that are no multiple of any lane count, and 1-pixel tiles.
+fn views() -> Vec<RenderConfig> {
+    let whole = [-2.5, 1.0, -1.0, 1.0];
+    let seahorse = [-0.7436438871, -0.7436438869, 0.1318259041, 0.1318259043];
+    #[rustfmt::skip]
+    let table: [(usize, usize, usize, usize, u32, [f64; 4]); 15] = [
+        (120, 90, 16, 16, 200, whole),
+        (103, 57, 20, 13, 300, whole),
+        (9, 5, 64, 64, 50, whole),
+        (9, 5, 1, 1, 50, whole),
+        (31, 17, 7, 3, 1, whole),
+        (31, 17, 5, 5, 2, whole),
+        (33, 19, 11, 19, 3, whole),
+        (64, 48, 8, 8, 2000, seahorse),
+        // Deeper: neighbouring pixels differ by a few ulps.
+        (37, 23, 9, 7, 5000, [-1.7687788, -1.7687787999999, 0.0017389, 0.0017389000001]),
+        (11, 7, 6, 5, 100_000, [-0.7489, -0.7487, 0.0535, 0.0537]),
+        // Across the cardioid's and the bulb's rims, where the shortcut must stop.
+        (29, 19, 16, 8, 2_000, [-0.8, -0.7, -0.05, 0.05]),
+        (19, 13, 10, 10, 3_000, [0.2, 0.3, -0.05, 0.05]),
+        (23, 23, 12, 12, 1_000, [-1.3, -0.7, -0.3, 0.3]),
+        // Far outside, and a huge viewport whose points overflow to inf at once.
+        (17, 9, 4, 4, 1000, [1e150, 1e300, -1e300, 1e300]),
+        // Subnormal imaginary parts.
+        (23, 11, 5, 5, 1000, [-1e-300, 1e-300, -5e-324, 5e-324]),
+    ];
+    table
+        .into_iter()
+        .map(
+            |(width, height, tile_w, tile_h, max_iter, [a, b, c, d])| RenderConfig {
+                width,
+                height,
+                tile_w,
+                tile_h,
+                max_iter,
+                viewport: Viewport::new(a, b, c, d),
+                strategy: Strategy::Sequential,
+                threads: Some(1),
+                ..Default::default()
+            },
+        )
+        .collect()
+}
+
+fn with(config: &RenderConfig, kernel: Kernel, shortcut: bool) -> RenderConfig {
+    RenderConfig {
+        kernel,
+        interior_shortcut: shortcut,
+        ..config.clone()
+    }
+}
+
+#[test]
+fn the_reference_is_the_definition() {
+    for view in views() {
+        let run = render(&with(&view, Kernel::Scalar, false)).unwrap();
+        assert_eq!(run.kernel, Kernel::Scalar);
+        for (y, x) in [
+            (0, 0),
+            (view.height - 1, view.width - 1),
+            (view.height / 2, 3),
+        ] {
+            let (cr, ci) = pixel_to_point(&view.viewport, view.width, view.height, x, y);
+            assert_eq!(run.count(x, y), escape_time(cr, ci, view.max_iter));
+        }
+    }
+}
+
+#[test]
+fn every_available_kernel_gives_the_scalar_counts() {
+    let available = Kernel::available();
+    assert!(available.contains(&Kernel::Portable));
+    for view in views() {
+        let expected = render(&with(&view, Kernel::Scalar, false)).unwrap();
+        for &kernel in &available {
+            for shortcut in [false, true] {
+                let run = render(&with(&view, kernel, shortcut)).unwrap();
+                assert_eq!(run.kernel, kernel);
+                assert_eq!(run.interior_shortcut, shortcut);
+                assert!(
+                    run.iterations == expected.iterations,
+                    "{kernel} (shortcut {shortcut}) differs on {view:?}"
+                );
+                let work: Vec<_> = run.records.iter().map(|r| r.iterations).collect();
+                let expected_work: Vec<_> = expected.records.iter().map(|r| r.iterations).collect();
+                assert_eq!(work, expected_work, "{kernel}");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_strategy_runs_every_kernel() {
+    let view = &views()[1];
+    let expected = render(&with(view, Kernel::Scalar, false)).unwrap();
+    for strategy in Strategy::ALL {
+        for kernel in [Kernel::Auto, Kernel::Simd] {
+            let threads = if strategy == Strategy::Sequential {
+                1
+            } else {
+                3
+            };
+            let run = render(&RenderConfig {
+                strategy,
+                threads: Some(threads),
+                ..with(view, kernel, false)
+            })
+            .unwrap();
+            assert_eq!(run.iterations, expected.iterations, "{strategy} {kernel}");
+            assert_eq!(run.kernel, *Kernel::available().last().unwrap());
+        }
+    }
+}
+
+#[test]
+fn the_demo_view_is_identical() {
+    // The demo's view at a tenth of its size (the Python tests compare the full image).
+    let demo = RenderConfig {
+        width: 80,
+        height: 60,
+        tile_w: 25,
+        tile_h: 25,
+        threads: Some(2),
+        ..RenderConfig::default()
+    };
+    let expected = render(&with(&demo, Kernel::Scalar, false)).unwrap();
+    for kernel in Kernel::available() {
+        for shortcut in [false, true] {
+            let run = render(&with(&demo, kernel, shortcut)).unwrap();
+            assert!(run.iterations == expected.iterations, "{kernel} {shortcut}");
+        }
+    }
+}
+
+#[test]
+fn single_tiles_of_every_shape() {
+    // Every width and height from 1 to 11 at a tile's corner, so every partial block.
+    let view = Viewport::new(-0.76, -0.74, 0.09, 0.11);
+    let stop = AtomicBool::new(false);
+    for w in 1..=11 {
+        for h in 1..=11 {
+            for tile in tile_grid(23, 23, w, h).into_iter().step_by(5) {
+                let mut expected = Vec::new();
+                let sum = render_tile_with(
+                    Kernel::Scalar,
+                    false,
+                    &view,
+                    23,
+                    23,
+                    &tile,
+                    500,
+                    &stop,
+                    &mut expected,
+                )
+                .unwrap();
+                for kernel in Kernel::available() {
+                    let mut out = vec![7; 3];
+                    let got =
+                        render_tile_with(kernel, false, &view, 23, 23, &tile, 500, &stop, &mut out);
+                    assert_eq!(got, Ok(sum), "{kernel} {tile:?}");
+                    assert_eq!(out, expected, "{kernel} {tile:?}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn every_kernel_stops_when_asked() {
+    let stop = AtomicBool::new(true);
+    let tile = tile_grid(64, 64, 64, 64)[0];
+    for kernel in Kernel::available() {
+        for shortcut in [false, true] {
+            let mut out = Vec::new();
+            let result = render_tile_with(
+                kernel,
+                shortcut,
+                &Viewport::default(),
+                64,
+                64,
+                &tile,
+                1000,
+                &stop,
+                &mut out,
+            );
+            assert_eq!(result, Err(Error::Cancelled), "{kernel}");
+        }
+    }
+}
+
+#[test]
+fn an_unsupported_kernel_is_refused_by_name() {
+    for kernel in Kernel::ALL.into_iter().filter(|k| !k.is_supported()) {
+        match render(&with(&views()[0], kernel, false)) {
+            Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "kernel"),
+            other => panic!("{kernel}: {other:?}"),
+        }
+    }
+}
