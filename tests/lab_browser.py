@@ -47,6 +47,10 @@ def jupyterlab(root: Path, settings: Path) -> Iterator[str]:
     tracker = settings / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
     (tracker / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    # Never write the notebooks back: the tests run them, they do not edit them.
+    docmanager = settings / "@jupyterlab" / "docmanager-extension"
+    docmanager.mkdir(parents=True)
+    (docmanager / "plugin.jupyterlab-settings").write_text(json.dumps({"autosave": False}))
     env = {
         **os.environ,
         "JUPYTERLAB_SETTINGS_DIR": str(settings),

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import parlab
-from reference import escape_counts
+from parlab.kernels import numpy_counts as escape_counts
 
 CONCRETE = ("scalar", "portable", "avx2", "avx512", "neon")
 VIEWS = [

@@ -38,3 +38,35 @@ def test_mandelbrot_notebook_in_jupyterlab(tmp_path):
     assert any("sequential:" in text and "tiles in" in text for text in labels), labels
     assert any("static:" in text for text in labels), labels
     assert problems == [], problems
+
+
+RUST_TILES = ROOT / "notebooks" / "rust" / "01-tiles-and-threads.ipynb"
+
+
+def test_rust_notebook_in_jupyterlab(tmp_path):
+    need_chromium()
+    playwright = pytest.importorskip("playwright.sync_api")
+    # The notebook loads the core by its path in the repository (../../rust_core), so the lab
+    # serves the repository itself; autosave is off, so the stored notebook stays clean.
+    path = RUST_TILES.relative_to(ROOT).as_posix()
+    before = RUST_TILES.read_bytes()
+    with jupyterlab(ROOT, tmp_path / "settings") as url, playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 6000})
+            page.goto(url.format(path=path))
+            run_all_cells(page, timeout_s=600)  # the first cell compiles the core
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(tmp_path / "rust-01-tiles-and-threads.png"))
+            charts = page.eval_on_selector_all(
+                ".jp-OutputArea-output[data-mime-type='image/svg+xml'], .jp-OutputArea-output[data-mime-type='image/png']",
+                "els => els.length",
+            )
+            tables = page.locator(".jp-OutputArea-output table").count()
+            problems = errors(page)
+        finally:
+            browser.close()
+    assert RUST_TILES.read_bytes() == before
+    assert charts >= 3, charts  # the image, the partial images, the timelines
+    assert problems == [], problems
+    assert tables >= 1, tables

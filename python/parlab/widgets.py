@@ -34,7 +34,7 @@ class ThreadProgress:
     image (total_tiles), so a thread that did more work has a longer bar.
     """
 
-    def __init__(self, threads: int, total_tiles: int, title: str = "", min_interval_s: float = 0.02) -> None:
+    def __init__(self, threads: int, total_tiles: int, title: str = "", min_interval_s: float = 0.05) -> None:
         if threads < 1 or total_tiles < 0:
             raise ValueError("threads: must be ≥ 1, and total_tiles ≥ 0")
         self.threads = threads

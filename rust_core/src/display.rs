@@ -86,18 +86,25 @@ impl RenderRun {
 }
 
 impl fmt::Display for RenderRun {
-    /// `RenderRun(dynamic on 2 thread(s): 800×600, 192/192 tiles in 141.2 ms)`, as in Python.
+    /// `RenderRun(dynamic on 2 thread(s), avx512 kernel: 800×600, 192/192 tiles in 9.2 ms)`,
+    /// as in Python.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let limited = if self.time_limited {
             ", time-limited"
         } else {
             ""
         };
+        let shortcut = if self.interior_shortcut {
+            " + interior shortcut"
+        } else {
+            ""
+        };
         write!(
             f,
-            "RenderRun({} on {} thread(s): {}×{}, {}/{} tiles in {:.1} ms{limited})",
+            "RenderRun({} on {} thread(s), {} kernel{shortcut}: {}×{}, {}/{} tiles in {:.1} ms{limited})",
             self.strategy,
             self.threads,
+            self.kernel.name(),
             self.width,
             self.height,
             self.completed_tiles(),
@@ -217,6 +224,7 @@ mod tests {
             max_iter: 50,
             strategy: Strategy::Interleaved,
             threads: Some(2),
+            kernel: crate::Kernel::Scalar,
             ..Default::default()
         })
         .unwrap()
@@ -241,7 +249,9 @@ mod tests {
         let run = small_run();
         let line = run.to_string();
         assert!(
-            line.starts_with("RenderRun(interleaved on 2 thread(s): 64×48, 12/12 tiles in "),
+            line.starts_with(
+                "RenderRun(interleaved on 2 thread(s), scalar kernel: 64×48, 12/12 tiles in "
+            ),
             "{line}"
         );
         let html = run.table(5).to_html();
