@@ -58,9 +58,9 @@ def test_rust_notebook_in_jupyterlab(tmp_path):
             run_all_cells(page, timeout_s=600)  # the first cell compiles the core
             page.wait_for_timeout(500)
             page.screenshot(path=str(tmp_path / "rust-01-tiles-and-threads.png"))
-            charts = page.eval_on_selector_all(
-                ".jp-OutputArea-output[data-mime-type='image/svg+xml'], .jp-OutputArea-output[data-mime-type='image/png']",
-                "els => els.length",
+            charts = sum(
+                page.locator(f".jp-OutputArea-output[data-mime-type='{mime}']").count()
+                for mime in ("image/svg+xml", "image/png")
             )
             tables = page.locator(".jp-OutputArea-output table").count()
             problems = errors(page)
