@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 import parlab
+from parlab.kernels import numpy_counts, python_counts
 
 WORKLOAD = dict(width=800, height=600, tile_w=50, tile_h=50, max_iter=1000)
 #: Pure Python renders every CROP_STEP-th row, and its time is scaled up by CROP_STEP.
@@ -31,53 +32,6 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append((time.perf_counter() - start) * 1e3)
     return statistics.median(times)
-
-
-def pure_python(width: int, height: int, max_iter: int, viewport: tuple[float, ...], rows: range) -> list[list[int]]:
-    """The pixel definition in plain Python, for the given rows."""
-    re_min, re_max, im_min, im_max = viewport
-    image = []
-    for y in rows:
-        ci = (y / height) * (im_max - im_min) + im_min
-        line = []
-        for x in range(width):
-            cr = (x / width) * (re_max - re_min) + re_min
-            zr = zi = 0.0
-            count = max_iter
-            for i in range(max_iter):
-                zr2, zi2 = zr * zr, zi * zi
-                if zr2 + zi2 > 4.0:
-                    count = i
-                    break
-                zi = (2.0 * zr) * zi + ci
-                zr = (zr2 - zi2) + cr
-            line.append(count)
-        image.append(line)
-    return image
-
-
-def numpy_vectorised(width: int, height: int, max_iter: int, viewport: tuple[float, ...]) -> np.ndarray:
-    """Whole-array numpy: every step on the pixels still iterating (compacted as they escape)."""
-    re_min, re_max, im_min, im_max = viewport
-    cr = (np.arange(width, dtype=np.float64) / width) * (re_max - re_min) + re_min
-    ci = (np.arange(height, dtype=np.float64) / height) * (im_max - im_min) + im_min
-    cr, ci = (a.ravel() for a in np.meshgrid(cr, ci))
-    counts = np.full(width * height, max_iter, dtype=np.uint32)
-    index = np.arange(width * height)
-    zr = np.zeros_like(cr)
-    zi = np.zeros_like(cr)
-    for i in range(max_iter):
-        zr2, zi2 = zr * zr, zi * zi
-        escaped = zr2 + zi2 > 4.0
-        if escaped.any():
-            counts[index[escaped]] = i
-            keep = ~escaped
-            index, zr, zi, zr2, zi2, cr, ci = (a[keep] for a in (index, zr, zi, zr2, zi2, cr, ci))
-            if index.size == 0:
-                break
-        zi = (2.0 * zr) * zi + ci
-        zr = (zr2 - zi2) + cr
-    return counts.reshape(height, width)
 
 
 def numba_kernels() -> tuple[Callable[..., None], Callable[..., None], Callable[[int], None]] | None:
@@ -130,12 +84,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"warning: {name} counts differ from parlab's scalar kernel")
 
     if not args.quick:
-        crop = range(0, h, CROP_STEP)
-        check("pure Python", pure_python(w, h, it, viewport, crop))
-        ms = median_ms(lambda: pure_python(w, h, it, viewport, crop), 1) * CROP_STEP
+        check("pure Python", python_counts(w, h, it, viewport, row_step=CROP_STEP))
+        ms = median_ms(lambda: python_counts(w, h, it, viewport, row_step=CROP_STEP), 1) * CROP_STEP
         rows.append((f"pure Python (1/{CROP_STEP} of rows, ×{CROP_STEP})", 1, ms))
-        check("numpy", numpy_vectorised(w, h, it, viewport))
-        rows.append(("numpy vectorised", 1, median_ms(lambda: numpy_vectorised(w, h, it, viewport), 3)))
+        check("numpy", numpy_counts(w, h, it, viewport))
+        rows.append(("numpy vectorised", 1, median_ms(lambda: numpy_counts(w, h, it, viewport), 3)))
 
     kernels = numba_kernels()
     if kernels is not None:
