@@ -109,7 +109,7 @@ def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: st
     for i, (ax, run) in enumerate(zip(axes[:, 0], runs, strict=True)):
         timeline(run, ax=ax, color_by=color_by)
         ax.set_xlabel("")
-        if names is not None:
+        if names is not None and not ax.get_title().startswith(names[i]):
             ax.set_title(f"{names[i]} · {ax.get_title()}")
     axes[-1, 0].set_xlim(0, longest * 1.02)
     axes[-1, 0].set_xlabel("time since the run started (ms)")

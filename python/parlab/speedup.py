@@ -63,9 +63,15 @@ def default_threads() -> tuple[int, ...]:
     return tuple(counts)
 
 
-def sweep(fn: Callable[[int], object], threads: Sequence[int] | None = None, repeats: int = 5) -> SpeedupResult:
+def sweep(
+    fn: Callable[[int], object], threads: Sequence[int] | None = None, repeats: int = 5, fit_up_to: int | None = None
+) -> SpeedupResult:
     """Times `fn(k)` `repeats` times for each thread count k (after one warm-up call per k)
-    and reports medians, speedup against the first count, efficiency and the Amdahl fit."""
+    and reports medians, speedup against the first count, efficiency and the Amdahl fit.
+
+    fit_up_to: fit Amdahl's law only on thread counts up to this (e.g. the CPUs available),
+    so that the hardware's ceiling is not mistaken for serial work.
+    """
     if not callable(fn):
         raise TypeError(f"fn: must be callable with a thread count, got {type(fn).__name__}")
     counts = default_threads() if threads is None else tuple(threads)
@@ -86,7 +92,10 @@ def sweep(fn: Callable[[int], object], threads: Sequence[int] | None = None, rep
     base = table["median_s"].iloc[0] * table["threads"].iloc[0]
     table["speedup"] = base / table["median_s"]
     table["efficiency"] = table["speedup"] / table["threads"]
-    serial = fit_serial_fraction(table["threads"], table["speedup"])
+    if fit_up_to is not None:
+        fit_up_to = check_int("fit_up_to", fit_up_to, 1, 1024)
+    fitted = table if fit_up_to is None else table[table["threads"] <= fit_up_to]
+    serial = fit_serial_fraction(fitted["threads"], fitted["speedup"])
     table["amdahl"] = [amdahl(k, serial) for k in table["threads"]]
     table = table[["threads", "median_s", "speedup", "efficiency", "amdahl", "times_s"]]
     return SpeedupResult(table=table, serial_fraction=serial, repeats=repeats)
@@ -99,14 +108,18 @@ def _pin_to(cpus: int) -> None:
     os.sched_setaffinity(0, allowed[:cpus])
 
 
-def _sweep_renders(threads: tuple[int, ...], repeats: int, render_args: dict) -> SpeedupResult:
+def _sweep_renders(threads: tuple[int, ...], repeats: int, fit_up_to: int | None, render_args: dict) -> SpeedupResult:
     import parlab
 
-    return sweep(lambda k: parlab.render(threads=k, **render_args), threads=threads, repeats=repeats)
+    return sweep(lambda k: parlab.render(threads=k, **render_args), threads, repeats, fit_up_to)
 
 
 def render_sweep(
-    threads: Sequence[int] | None = None, repeats: int = 3, cpus: int | None = None, **render_args
+    threads: Sequence[int] | None = None,
+    repeats: int = 3,
+    cpus: int | None = None,
+    fit_up_to: int | None = None,
+    **render_args,
 ) -> SpeedupResult:
     """`sweep` of `parlab.render(threads=k, **render_args)`.
 
@@ -115,7 +128,7 @@ def render_sweep(
     """
     counts = default_threads() if threads is None else tuple(threads)
     if cpus is None:
-        return _sweep_renders(counts, repeats, render_args)
+        return _sweep_renders(counts, repeats, fit_up_to, render_args)
     import os
     from concurrent.futures import ProcessPoolExecutor
 
@@ -123,4 +136,4 @@ def render_sweep(
     if not hasattr(os, "sched_setaffinity"):
         raise RuntimeError("cpus: restricting a process to some CPUs needs Linux")
     with ProcessPoolExecutor(max_workers=1, initializer=_pin_to, initargs=(cpus,)) as pool:
-        return pool.submit(_sweep_renders, counts, repeats, render_args).result()
+        return pool.submit(_sweep_renders, counts, repeats, fit_up_to, render_args).result()
