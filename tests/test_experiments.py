@@ -341,3 +341,15 @@ def _parent(pid):
             return int(f.read().rsplit(")", 1)[1].split()[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists children in /proc")
+def test_an_interrupted_process_pool_leaves_no_child():
+    from parlab.experiments._common import process_pool
+
+    with pytest.raises(KeyboardInterrupt), process_pool(2) as pool:
+        futures = [pool.submit(fib.timed_fib, 27) for _ in range(8)]
+        futures[0].result()  # the children are running
+        raise KeyboardInterrupt  # what Ctrl-C does while the caller waits
+    children = [p for p in os.listdir("/proc") if p.isdigit() and _parent(p) == os.getpid()]
+    assert children == []
