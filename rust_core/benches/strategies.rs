@@ -9,7 +9,21 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use parlab_core::{render, render_tile, tile_grid, Kernel, RenderConfig, Strategy};
+use parlab_core::{render, render_tile, tile_grid, Kernel, RenderConfig, Strategy, Tile};
+
+/// `tiles` of `config` through the scalar kernel on this thread: no threads, no records,
+/// no channel. Returns the iterations, so the work cannot be optimised away.
+fn bare_kernel(config: &RenderConfig, tiles: &[Tile]) -> u64 {
+    let stop = AtomicBool::new(false);
+    let mut out = Vec::new();
+    tiles
+        .iter()
+        .map(|tile| {
+            let (view, w, h) = (&config.viewport, config.width, config.height);
+            render_tile(view, w, h, tile, config.max_iter, &stop, &mut out).unwrap()
+        })
+        .sum()
+}
 
 fn strategies(c: &mut Criterion) {
     let base = RenderConfig::default();
@@ -18,28 +32,8 @@ fn strategies(c: &mut Criterion) {
         .sample_size(20)
         .measurement_time(Duration::from_secs(4));
 
-    group.bench_function("bare_kernel", |b| {
-        let tiles = tile_grid(base.width, base.height, base.tile_w, base.tile_h);
-        let stop = AtomicBool::new(false);
-        let mut out = Vec::new();
-        b.iter(|| {
-            tiles
-                .iter()
-                .map(|t| {
-                    render_tile(
-                        &base.viewport,
-                        base.width,
-                        base.height,
-                        t,
-                        base.max_iter,
-                        &stop,
-                        &mut out,
-                    )
-                    .unwrap()
-                })
-                .sum::<u64>()
-        })
-    });
+    let tiles = tile_grid(base.width, base.height, base.tile_w, base.tile_h);
+    group.bench_function("bare_kernel", |b| b.iter(|| bare_kernel(&base, &tiles)));
     for strategy in Strategy::ALL {
         for threads in [1, 2] {
             if strategy == Strategy::Sequential && threads != 1 {
@@ -78,27 +72,7 @@ fn recording(c: &mut Criterion) {
     let mut group = c.benchmark_group("tiny_tiles_10000");
     group.sample_size(30);
     let tiles = tile_grid(config.width, config.height, config.tile_w, config.tile_h);
-    let stop = AtomicBool::new(false);
-    group.bench_function("bare_kernel", |b| {
-        let mut out = Vec::new();
-        b.iter(|| {
-            tiles
-                .iter()
-                .map(|t| {
-                    render_tile(
-                        &config.viewport,
-                        config.width,
-                        config.height,
-                        t,
-                        1,
-                        &stop,
-                        &mut out,
-                    )
-                    .unwrap()
-                })
-                .sum::<u64>()
-        })
-    });
+    group.bench_function("bare_kernel", |b| b.iter(|| bare_kernel(&config, &tiles)));
     group.bench_function("recorded", |b| {
         b.iter(|| black_box(render(&config).unwrap()))
     });

@@ -100,6 +100,22 @@ pub fn render_tile(
     stop: &AtomicBool,
     out: &mut Vec<u32>,
 ) -> Result<u64> {
+    render_tile_by(view, width, height, tile, stop, out, |cr, ci| {
+        escape_time(cr, ci, max_iter)
+    })
+}
+
+/// The tile loop of [`render_tile`], with the count of each point given by `count`
+/// (the interior shortcut plugs in here).
+pub fn render_tile_by(
+    view: &Viewport,
+    width: usize,
+    height: usize,
+    tile: &Tile,
+    stop: &AtomicBool,
+    out: &mut Vec<u32>,
+    count: impl Fn(f64, f64) -> u32,
+) -> Result<u64> {
     out.clear();
     out.reserve(tile.pixels());
     let mut iterations = 0u64;
@@ -109,9 +125,9 @@ pub fn render_tile(
                 return Err(Error::Cancelled);
             }
             let (cr, ci) = pixel_to_point(view, width, height, x, y);
-            let count = escape_time(cr, ci, max_iter);
-            iterations += u64::from(count);
-            out.push(count);
+            let c = count(cr, ci);
+            iterations += u64::from(c);
+            out.push(c);
         }
     }
     Ok(iterations)

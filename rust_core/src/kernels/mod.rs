@@ -17,12 +17,12 @@ mod x86;
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 pub use interior::is_interior;
 
 use crate::error::{Error, Result};
-use crate::mandelbrot::{escape_time, pixel_to_point, render_tile as render_tile_scalar, Viewport};
+use crate::mandelbrot::{escape_time, render_tile as render_tile_scalar, render_tile_by, Viewport};
 use crate::tiles::Tile;
 
 /// A kernel to render tiles with: a request (`Auto`, `Simd`) or one concrete path.
@@ -186,26 +186,22 @@ pub fn render_tile_with(
 
 /// The scalar reference, skipping the points [`is_interior`] knows never escape.
 fn scalar_with_shortcut(args: &lanes::TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
-    let tile = args.tile;
-    out.clear();
-    out.reserve(tile.pixels());
-    let mut iterations = 0u64;
-    for y in tile.y..tile.y + tile.h {
-        for x in tile.x..tile.x + tile.w {
-            if args.stop.load(Ordering::Relaxed) {
-                return Err(Error::Cancelled);
-            }
-            let (cr, ci) = pixel_to_point(args.view, args.width, args.height, x, y);
-            let count = if is_interior(cr, ci) {
-                args.max_iter
+    let max_iter = args.max_iter;
+    render_tile_by(
+        args.view,
+        args.width,
+        args.height,
+        args.tile,
+        args.stop,
+        out,
+        |cr, ci| {
+            if is_interior(cr, ci) {
+                max_iter
             } else {
-                escape_time(cr, ci, args.max_iter)
-            };
-            iterations += u64::from(count);
-            out.push(count);
-        }
-    }
-    Ok(iterations)
+                escape_time(cr, ci, max_iter)
+            }
+        },
+    )
 }
 
 #[cfg(test)]
