@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from parlab.experiments._common import check_int, check_number
 from parlab.web import BackgroundServer
 
 MAX_LATENCY_MS = 60_000
@@ -21,19 +22,11 @@ MAX_PAGE_BYTES = 10_000_000
 
 
 def check_latency(latency_ms: object, name: str = "latency_ms") -> float:
-    if isinstance(latency_ms, bool) or not isinstance(latency_ms, int | float):
-        raise TypeError(f"{name}: must be a number of milliseconds, got {type(latency_ms).__name__}")
-    if not 0 <= latency_ms <= MAX_LATENCY_MS:
-        raise ValueError(f"{name}: must be between 0 and {MAX_LATENCY_MS} ms, got {latency_ms}")
-    return float(latency_ms)
+    return check_number(name, latency_ms, 0, MAX_LATENCY_MS)
 
 
 def check_page_bytes(page_bytes: object, name: str = "page_bytes") -> int:
-    if isinstance(page_bytes, bool) or not isinstance(page_bytes, int):
-        raise TypeError(f"{name}: must be an integer, got {type(page_bytes).__name__}")
-    if not 0 <= page_bytes <= MAX_PAGE_BYTES:
-        raise ValueError(f"{name}: must be between 0 and {MAX_PAGE_BYTES}, got {page_bytes}")
-    return page_bytes
+    return check_int(name, page_bytes, 0, MAX_PAGE_BYTES)
 
 
 def page_routes(latency_ms: float = 500, page_bytes: int = 10_000, prefix: str = "/pages") -> list[Route]:
