@@ -51,9 +51,10 @@ format: setup ## Apply rustfmt and ruff format
 	cargo fmt --all
 	ruff format .
 
-bench: setup $(VENV)/.bench ## Criterion benches of the core, then the Python benchmark table
+bench: setup $(VENV)/.bench ## Criterion benches of the core, the Python benchmark table, the lessons' timing claims
 	cargo bench -p parlab_core --bench strategies
 	$(PY) -m parlab.bench
+	$(PY) -m parlab.bench_claims
 
 lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
