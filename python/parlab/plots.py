@@ -246,8 +246,9 @@ def speedup(
     k = table["threads"].to_numpy(float)
     grid = np.linspace(k.min(), k.max(), 200)
     ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal (speedup = threads)")
-    ax.plot(grid, [result.amdahl(x) for x in grid], color="#dd8452",
-            label=f"Amdahl fit: serial fraction {result.serial_fraction:.1%}")  # fmt: skip
+    if result.serial_fraction is not None:  # None: too few thread counts to fit (result.fit_note)
+        ax.plot(grid, [result.amdahl(x) for x in grid], color="#dd8452",
+                label=f"Amdahl fit: serial fraction {result.serial_fraction:.1%}")  # fmt: skip
     ax.plot(k, table["speedup"], "o-", color="#4c72b0", label="measured (median)")
     if ceiling is not None:
         ax.axhline(ceiling, color="black", linestyle="--", linewidth=1, label=f"this machine's ceiling ({ceiling:g}×)")
