@@ -304,10 +304,11 @@ def scaling(
     title: str | None = None,
 ) -> Figure:
     """Measured speedup over thread counts (strong or weak scaling, per `result.law`) against
-    the ideal line; the fitted law only when `result` has a fit, otherwise the reason, written
-    on the plot. `cpus` shades the thread counts beyond the CPUs available (there the threads
-    take turns); `known_serial_fraction` draws the law's prediction from a serial part known in
-    advance (not fitted)."""
+    the ideal line. The fitted law is drawn over the thread counts it was fitted on, and only
+    when `result` has a fit; otherwise the reason is written on the plot. `cpus` shades the
+    thread counts beyond the CPUs available (there the threads take turns);
+    `known_serial_fraction` draws the law's prediction from a serial part known in advance
+    (not fitted), up to `cpus` threads: beyond them no law applies."""
     from parlab.speedup import amdahl, gustafson
 
     law = amdahl if result.law == "amdahl" else gustafson
@@ -318,10 +319,12 @@ def scaling(
     grid = np.linspace(k.min(), k.max(), 200)
     ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal (speedup = threads)")
     if known_serial_fraction is not None:
-        ax.plot(grid, [law(x, known_serial_fraction) for x in grid], color="#8172b3", linestyle="--",
+        upto = grid[grid <= (cpus if cpus is not None else k.max()) + 1e-9]
+        ax.plot(upto, [law(x, known_serial_fraction) for x in upto], color="#8172b3", linestyle="--", linewidth=2,
                 label=f"{name}, known serial part {known_serial_fraction:.0%} (predicted)")  # fmt: skip
     if result.serial_fraction is not None:
-        ax.plot(grid, [law(x, result.serial_fraction) for x in grid], color="#dd8452",
+        upto = grid[grid <= max(result.fitted_threads) + 1e-9]
+        ax.plot(upto, [law(x, result.serial_fraction) for x in upto], color="#dd8452",
                 label=f"{name} fit on {', '.join(map(str, result.fitted_threads))} threads: "
                 f"serial {result.serial_fraction:.0%}")  # fmt: skip
     else:
@@ -332,6 +335,7 @@ def scaling(
     if cpus is not None and k.max() > cpus:
         ax.axvspan(max(cpus, k.min()), k.max(), color="#c44e52", alpha=0.08,
                    label=f"more threads than the {cpus:g} CPU(s) available")  # fmt: skip
+    if cpus is not None:
         ax.axhline(cpus, color="black", linestyle="--", linewidth=1, label=f"CPUs available ({cpus:g})")
     ax.set_xlabel("threads" if result.law == "amdahl" else "threads (the problem grows with them)")
     ax.set_ylabel("speedup" if result.law == "amdahl" else "scaled speedup")
