@@ -92,6 +92,10 @@ def test_scaling_plot_draws_the_fit_or_says_why_not(fake_amdahl):
     work = fake_amdahl(0.005, 0.02)
     none = speedup.sweep(work, threads=(1, 2, 4), repeats=1, fit_up_to=2)
     fig = plots.scaling(none, cpus=2, known_serial_fraction=0.2)
+    assert not any(
+        "known" in line.get_label()
+        for line in plots.scaling(none, cpus=1, known_serial_fraction=0.2).axes[0].get_lines()
+    )  # nothing to predict up to 1 CPU
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert not any("fit" in label for label in labels) and any("known serial part" in label for label in labels)
     assert any("cannot fit" in text.get_text() for text in fig.axes[0].texts)

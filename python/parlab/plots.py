@@ -317,11 +317,11 @@ def scaling(
     fig, ax = _axes(ax, (7, 4.5))
     k = table["threads"].to_numpy(float)
     grid = np.linspace(k.min(), k.max(), 200)
-    ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal (speedup = threads)")
-    if known_serial_fraction is not None:
-        upto = grid[grid <= (cpus if cpus is not None else k.max()) + 1e-9]
+    ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal, with a free CPU per thread")
+    upto = grid[grid <= (cpus if cpus is not None else k.max()) + 1e-9]
+    if known_serial_fraction is not None and len(upto) > 1:
         ax.plot(upto, [law(x, known_serial_fraction) for x in upto], color="#8172b3", linestyle="--", linewidth=2,
-                label=f"{name}, known serial part {known_serial_fraction:.0%} (predicted)")  # fmt: skip
+                label=f"{name}, known serial part {known_serial_fraction:.0%} (predicted, up to the CPUs)")  # fmt: skip
     if result.serial_fraction is not None:
         upto = grid[grid <= max(result.fitted_threads) + 1e-9]
         ax.plot(upto, [law(x, result.serial_fraction) for x in upto], color="#dd8452",

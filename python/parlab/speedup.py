@@ -51,11 +51,12 @@ class SpeedupResult:
             counts = ", ".join(map(str, self.fitted_threads))
             return f"{name} law fitted on {counts} threads: serial fraction {self.serial_fraction:.1%}"
         cpus = "1 CPU" if self.fit_up_to == 1 else f"{self.fit_up_to} CPUs"
-        found = ", ".join(map(str, self.fitted_threads)) or "none"
+        have = len(self.fitted_threads)
+        found = f"{have} ({', '.join(map(str, self.fitted_threads))} threads)" if have else "none"
         return (
             f"cannot fit {name} law on this machine: it needs at least {MIN_FIT_COUNTS} thread counts above 1 "
-            f"within the {cpus} available (measured here: {found}). With one such count its single parameter "
-            "would match that one point exactly, noise included, and test nothing."
+            f"within the {cpus} available, and has {found}. With a single count, its one parameter would match "
+            "that point exactly, noise included, and test nothing."
         )
 
     def amdahl(self, threads: float) -> float:
