@@ -60,6 +60,7 @@ format: setup ## Apply rustfmt and ruff format
 bench: setup $(VENV)/.bench ## Criterion benches of the core, the Python benchmark table, the lessons' timing claims
 	cargo bench -p parlab_core --bench strategies
 	$(PY) -m parlab.bench
+	$(PY) -m parlab.bench_trace
 	$(PY) -m parlab.bench_claims
 
 lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv

@@ -22,6 +22,7 @@ from parlab._core import (
 )
 from parlab.contention import Contention, contention
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
+from parlab.trace import to_trace, trace
 
 _SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
 
@@ -51,4 +52,6 @@ __all__ = [
     "escape_time",
     "hardware",
     "render",
+    "to_trace",
+    "trace",
 ]
