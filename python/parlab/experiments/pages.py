@@ -102,9 +102,11 @@ def page_routes(
         in_progress += 1
         try:
             await asyncio.sleep(delay / 1e3)
-        except BaseException:
+        except asyncio.CancelledError:
+            # The server is stopping (Ctrl-C in the experiment): its client is already
+            # disconnected. Ending quietly spares a traceback per page in progress.
             done()
-            raise
+            return Response(status_code=503)
         return TimedStreamingResponse(
             _body(number, size),
             send_timeout_s=SEND_TIMEOUT_S,

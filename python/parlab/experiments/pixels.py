@@ -20,7 +20,7 @@ import pandas as pd
 
 from parlab.checks import check_choice, check_int, check_modes, check_number
 from parlab.experiments.frames import concat, now, tidy
-from parlab.experiments.pools import join_all, results, run_async, thread_pool
+from parlab.experiments.pools import Countdown, results, run_async, thread_pool
 
 MODES = ("sync", "threads", "pool", "coroutines", "coroutines-limited")
 #: (load, render) duration ranges in milliseconds for each workload.
@@ -106,6 +106,7 @@ def _sync(times: np.ndarray, workers: int, stop: threading.Event) -> list[dict]:
 
 def _threads(times: np.ndarray, workers: int, stop: threading.Event) -> list[dict]:
     rows: list[list[dict]] = [[] for _ in times]
+    running = Countdown(len(times))
 
     def work(pixel: int) -> None:
         # Thread idents are reused once a thread ends: name the worker by its pixel instead.
@@ -113,18 +114,26 @@ def _threads(times: np.ndarray, workers: int, stop: threading.Event) -> list[dic
             rows[pixel] = _pixel(pixel, *times[pixel], stop, who=("thread", pixel))
         except Stopped:
             pass
+        finally:
+            running.done()
 
     threads = [threading.Thread(target=work, args=(p,), name=f"pixel-{p}") for p in range(len(times))]
+    started = []
     try:
         for thread in threads:
             thread.start()
-        join_all(threads)
+            started.append(thread)
+        running.wait()
     except BaseException:
         stop.set()  # every thread ends within a stop check; none outlives the run
-        for thread in threads:
-            if thread.ident is not None:
-                thread.join()
+        for _ in range(len(threads) - len(started)):
+            running.done()  # never started
+        running.wait()
+        for thread in started:
+            thread.join()  # returns at once: each has called done()
         raise
+    for thread in threads:
+        thread.join()
     return [row for pixel_rows in rows for row in pixel_rows]
 
 

@@ -66,11 +66,24 @@ def results(futures: Iterable[Future[T]]) -> list[T]:
     return [f.result() for f in futures]
 
 
-def join_all(threads: Iterable[threading.Thread]) -> None:
-    """Joins every thread, staying interruptible (a join with a timeout lets Ctrl-C in)."""
-    for thread in threads:
-        while thread.is_alive():
-            thread.join(timeout=0.05)
+class Countdown:
+    """How many workers are still running: each calls `done()` when it ends, and `wait()`
+    returns when all have. Waiting stays interruptible by Ctrl-C and, unlike `Thread.join`
+    after an interrupted join (CPython ≤ 3.12 then marks a thread finished while it still
+    runs), never returns before the workers have ended."""
+
+    def __init__(self, count: int) -> None:
+        self._count = count
+        self._zero = threading.Condition()
+
+    def done(self) -> None:
+        with self._zero:
+            self._count -= 1
+            self._zero.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._zero:
+            return self._zero.wait_for(lambda: self._count <= 0, timeout)
 
 
 def run_async(make: Callable[[], Coroutine[Any, Any, T]], abort: Callable[[], None] | None = None) -> T:
@@ -84,6 +97,7 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]], abort: Callable[[], No
     loop = asyncio.new_event_loop()
     outcome: dict[str, Any] = {}
     task_box: list[asyncio.Task[T]] = []
+    finished = Countdown(1)
 
     def main() -> None:
         asyncio.set_event_loop(loop)
@@ -96,19 +110,21 @@ def run_async(make: Callable[[], Coroutine[Any, Any, T]], abort: Callable[[], No
         finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
+            finished.done()
 
     thread = threading.Thread(target=main, name="parlab-asyncio", daemon=True)
     thread.start()
     try:
-        while thread.is_alive():
-            thread.join(timeout=0.05)
+        finished.wait()
     except BaseException:
         if abort is not None:
             abort()
         if task_box:
             loop.call_soon_threadsafe(task_box[0].cancel)
-        thread.join(timeout=10)
+        finished.wait(timeout=10)
+        thread.join(timeout=1)  # its last steps after done()
         raise
+    thread.join()
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
