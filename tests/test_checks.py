@@ -29,25 +29,27 @@ def test_an_integer_out_of_range_names_the_parameter(value):
 def test_numbers():
     assert check_number("x", np.float32(0.5), 0, 1) == 0.5 and check_number("x", np.int64(1), 0, 1) == 1.0
     for bad in (float("nan"), float("inf"), -0.1):
-        with pytest.raises(ValueError, match="^x:"):
+        with pytest.raises(ValueError, match=r"^x:"):
             check_number("x", bad, 0, 1)
     for bad in (True, "0.5", None):
-        with pytest.raises(TypeError, match="^x: must be a number"):
+        with pytest.raises(TypeError, match=r"^x: must be a number"):
             check_number("x", bad, 0, 1)
 
 
 def test_choices_modes_and_workers():
     assert check_choice("kind", "b", ["a", "b"]) == "b"
-    with pytest.raises(ValueError, match="^kind: unknown 'c'"):
+    with pytest.raises(ValueError, match=r"^kind: unknown 'c'"):
         check_choice("kind", "c", ["a", "b"])
     assert check_modes("a", ["a", "b"]) == ("a",) and check_modes(["b", "a"], ["a", "b"]) == ("b", "a")
-    with pytest.raises(ValueError, match="^modes:"):
+    with pytest.raises(ValueError, match=r"^modes:"):
         check_modes(["a", "a"], ["a", "b"])
     assert check_workers(None, 3) == 3 and check_workers(np.int64(2), 3) == 2
 
 
 def test_the_experiments_take_numpy_integers():
-    frame = pixels.run(size=np.int64(2), workers=np.int32(2), seed=np.uint16(3), scale=np.float64(0.01), modes=("pool",))
+    frame = pixels.run(
+        size=np.int64(2), workers=np.int32(2), seed=np.uint16(3), scale=np.float64(0.01), modes=("pool",)
+    )
     assert len(frame) == 2 * 2 * 2 and frame.attrs["workers"] == 2
     frame = lists.run(sizes=[np.int64(1000), np.int64(2000)], repeats=np.int64(1))
     assert sorted(frame["n"].unique()) == [1000, 2000]

@@ -278,7 +278,8 @@ def test_100_concurrent_requests_of_the_seed_example_are_all_answered(lab_server
     elapsed = time.perf_counter() - start
     assert [r.status_code for r in responses] == [200] * 100
     expected = [
-        (r["task_id"], r["thread_id"], r["iterations"]) for r in lab_client.get(url("concurrent", **SEED)).json()["data"]
+        (r["task_id"], r["thread_id"], r["iterations"])
+        for r in lab_client.get(url("concurrent", **SEED)).json()["data"]
     ]
     for response in responses:
         body = response.json()
@@ -439,7 +440,9 @@ def test_a_preflight_from_a_loopback_origin_is_allowed(lab_client, origin):
     assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == origin
 
 
-@pytest.mark.parametrize("origin", ["http://evil.example", "http://localhost.evil.example:80", "https://127.0.0.1.nip.io"])
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "http://localhost.evil.example:80", "https://127.0.0.1.nip.io"]
+)
 def test_a_preflight_from_another_origin_is_refused(lab_client, origin):
     response = lab_client.options("/api/compute/concurrent", headers={"Origin": origin, **PREFLIGHT})
     assert response.status_code == 400 and "access-control-allow-origin" not in response.headers

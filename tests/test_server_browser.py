@@ -203,5 +203,5 @@ def test_the_original_course_page_on_another_origin_gets_its_tiles(browser, lab_
 def test_the_original_course_page_fails_where_cors_does_not_allow_its_origin(browser):
     # The control: without the CORS answer, the page shows what issue 16 saw ("Failed to fetch").
     with BackgroundServer(create_app(cors_origins=["http://course.example"])) as api:
-        info, painted, _ = run_course_page(browser, api.port)
+        info, _, _ = run_course_page(browser, api.port)
     assert info == {"sequential": "Error: Failed to fetch", "concurrent": "Error: Failed to fetch"}

@@ -71,7 +71,10 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_ctrl_c_stops_an_experiment_with_nothing_left_running(case):
     process = subprocess.Popen(
-        [sys.executable, "-c", CHILD.format(call=CASES[case])], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-c", CHILD.format(call=CASES[case])],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout.readline().strip() == "ready", process.stderr.read()

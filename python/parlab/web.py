@@ -18,6 +18,7 @@ always closes its generator (so the generator's `finally` runs), however the res
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
@@ -130,10 +131,8 @@ class BackgroundServer:
             cancel_all(self.app)
             server.should_exit = server.force_exit = True
             if loop is not None and not loop.is_closed():
-                try:
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
                     loop.call_soon_threadsafe(_close_connections, server)
-                except RuntimeError:  # the loop closed meanwhile
-                    pass
         if self._thread is not None:
             self._thread.join(timeout=10)
         if self._socket is not None:

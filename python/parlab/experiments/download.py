@@ -20,8 +20,8 @@ import pandas as pd
 
 from parlab.checks import check_int, check_modes, check_workers
 from parlab.experiments.frames import concat, now, tidy
-from parlab.experiments.pools import cpu_count, process_pool, results, run_async, thread_pool
 from parlab.experiments.pages import PageServer, check_latency, check_page_bytes
+from parlab.experiments.pools import cpu_count, process_pool, results, run_async, thread_pool
 
 MODES = ("sync", "asyncio", "threads", "processes")
 TIMEOUT_S = 60.0

@@ -158,11 +158,19 @@ def run(
 
 
 def _row(
-    mode: str, step: int, worker: int, iteration: int, task: Task, kind: str, text: str, queue: Iterable[Task], length: int
+    mode: str,
+    step: int,
+    worker: int,
+    iteration: int,
+    task: Task,
+    kind: str,
+    text: str,
+    queue: Iterable[Task],
+    length: int,
 ) -> dict:
     shown = tuple(t.name for t in itertools.islice(queue, QUEUE_SHOWN + 1))
     if len(shown) > QUEUE_SHOWN:  # a long queue: its head, and how long it is
-        shown = shown[:QUEUE_SHOWN] + ("…",)
+        shown = (*shown[:QUEUE_SHOWN], "…")
     return {
         "mode": mode,
         "task": task.name,
