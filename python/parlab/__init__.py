@@ -21,6 +21,7 @@ from parlab._core import (
     hardware,
 )
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
+from parlab.trace import to_trace, trace
 
 _SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
 
@@ -48,4 +49,6 @@ __all__ = [
     "escape_time",
     "hardware",
     "render",
+    "to_trace",
+    "trace",
 ]
