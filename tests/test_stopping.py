@@ -127,3 +127,26 @@ def test_the_multiplexer_shows_the_head_of_a_long_queue():
     assert longest["queue_length"] == 51
     assert len(longest["queue"]) == multiplexer.QUEUE_SHOWN + 1 and longest["queue"][-1] == "…"
     assert longest["queue"][:2] == ["chain", "chain"]
+
+
+@multiplexer.task
+async def grow(depth):
+    """Never finishes: each task awaits a new one, so the queue grows by a task every step."""
+    return await grow(depth + 1)
+
+
+def peak_bytes_of_a_runaway(steps):
+    tracemalloc.start()
+    try:
+        with pytest.raises(RuntimeError, match="max_steps"):
+            multiplexer.run(grow(0), max_steps=steps)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_runaway_programs_memory_is_linear_in_max_steps():
+    # Issue 16 measured 1.7 GB at 20,000 steps here (the whole queue copied on every step).
+    small, large = peak_bytes_of_a_runaway(2_000), peak_bytes_of_a_runaway(8_000)
+    print(f"runaway: {small / 1e6:.1f} MB at 2,000 steps, {large / 1e6:.1f} MB at 8,000")
+    assert large < 4 * 1.5 * small  # quadratic would be ×16
