@@ -509,6 +509,26 @@ def test_idle_stream_clients_do_not_hold_the_render_slots():
                 sock.close()
 
 
+def test_open_streams_are_capped():
+    # Finished renders' events wait in memory for their readers: their number is capped.
+    app = create_app(max_renders=1, max_streams=1, send_timeout_s=600)
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        sock = idle_reader(running, BIG_STREAM)
+        try:
+            wait_until_idle(http)
+            assert http.get("/api/compute/health").json()["open_streams"] == 1
+            refused = http.get(url("sequential/stream", **SEQUENTIAL))
+            assert refused.status_code == 503 and "1 streams" in refused.json()["message"]
+            assert http.get(url("sequential", **SEQUENTIAL)).status_code == 200  # JSON is not a stream
+        finally:
+            sock.close()
+        deadline = time.monotonic() + 30
+        while http.get("/api/compute/health").json()["open_streams"]:  # closed by the server too
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert http.get(url("sequential/stream", **SEQUENTIAL)).status_code == 200
+
+
 def test_health_counts_the_renders_that_hold_a_slot():
     app = create_app(max_renders=2, slot_wait_s=0.2)
     with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:

@@ -231,9 +231,13 @@ def _query(request: Request) -> dict[str, list[str]]:
 class LabServer:
     """The state of one app: its render slots, its running renders and its endpoints."""
 
-    def __init__(self, max_renders: int, slot_wait_s: float, send_timeout_s: float) -> None:
+    def __init__(self, max_renders: int, slot_wait_s: float, send_timeout_s: float, max_streams: int) -> None:
         self.slots = RenderSlots(max_renders, slot_wait_s)
         self.send_timeout_s = check_number("send_timeout_s", send_timeout_s, 0.01, 3600)
+        # A stream's render ends (and frees its slot) before its client has read it: the
+        # events wait in memory, at most ~25 MB within the limits. This caps their number.
+        self.max_streams = check_int("max_streams", max_streams, 1, 4096)
+        self.open_streams = 0
         self.jobs: set[RenderJob] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.closing = False
@@ -267,6 +271,8 @@ class LabServer:
                 "active_renders": self.slots.active,
                 "waiting_renders": self.slots.waiting,
                 "max_renders": self.slots.size,
+                "open_streams": self.open_streams,
+                "max_streams": self.max_streams,
                 "strategies": list(parlab.STRATEGIES),
                 "limits": LIMITS,
             }
@@ -299,21 +305,31 @@ class LabServer:
         The response starts once the render has delivered its first tile or ended, so
         parameters the render core refuses still get a 400."""
         params, warnings = parse(mode, _query(request))
-        job = await self.start(params, stream=True)
+        if self.open_streams >= self.max_streams:
+            raise Busy(f"all {self.max_streams} streams are open")
+        self.open_streams += 1
+        job = None
         try:
+            job = await self.start(params, stream=True)
             first = await job.events.get()
+            if first[0] == "failed":
+                raise _failure(first[1])
         except BaseException:
-            job.cancel.set()
+            self._stream_closed()
+            if job is not None:
+                job.cancel.set()
             raise
-        if first[0] == "failed":
-            raise _failure(first[1])
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return TimedStreamingResponse(
             self._events(job, first, warnings),
             send_timeout_s=self.send_timeout_s,
+            on_close=self._stream_closed,
             media_type="text/event-stream",
             headers=headers,
         )
+
+    def _stream_closed(self) -> None:
+        self.open_streams -= 1
 
     async def _events(self, job: RenderJob, first: tuple[str, Any], warnings: list[str]) -> AsyncIterator[bytes]:
         params = job.params
@@ -375,15 +391,18 @@ def create_app(
     send_timeout_s: float = DEFAULT_SEND_TIMEOUT_S,
     cors_origins: Sequence[str] | None = None,
     allowed_hosts: Sequence[str] | None = LOOPBACK_HOSTS,
+    max_streams: int | None = None,
 ) -> Starlette:
     """The lab server's ASGI app.
 
-    max_renders renders run at once; others wait slot_wait_s, then get 503. A stream whose
-    client takes no data for send_timeout_s is dropped. cors_origins: the origins whose
+    max_renders renders run at once; others wait slot_wait_s, then get 503. At most
+    max_streams streams are open at once (default: twice max_renders), others get 503; a
+    stream whose client takes no data for send_timeout_s is dropped. cors_origins: the origins whose
     pages may call the API (None: any port of localhost / 127.0.0.1 / [::1]; "*": any).
     allowed_hosts: the Host headers served (None: any; default: this machine's names).
     """
-    server = LabServer(max_renders, slot_wait_s, send_timeout_s)
+    max_streams = 2 * check_int("max_renders", max_renders, 1, 1024) if max_streams is None else max_streams
+    server = LabServer(max_renders, slot_wait_s, send_timeout_s, max_streams)
     routes = [
         Route("/", _index),
         *_both("/api/compute/health", server.health),
