@@ -69,7 +69,12 @@ class _Server(uvicorn.Server):
     otherwise its graceful shutdown would wait for every running render to finish."""
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        cancel_all(self.config.app)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            cancel_all(self.config.app)
+        else:  # not from inside the signal handler: it may have interrupted code holding a lock
+            loop.call_soon_threadsafe(cancel_all, self.config.app)
         super().handle_exit(sig, frame)
 
 
