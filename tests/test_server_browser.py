@@ -183,6 +183,14 @@ def run_course_page(browser, api_port, threads=2):
                 }""",
                 f"{mode}-mandelbrot",
             )
+        if info["concurrent"].startswith("Completed"):  # the page's replay, from what the API sent
+            page.eval_on_selector("#replay-speed", "slider => { slider.value = 1; }")
+            page.click("#replay-btn")
+            page.wait_for_function(
+                "() => /^Replay complete/.test(document.getElementById('concurrent-mandelbrot-info').textContent)",
+                timeout=120_000,
+            )
+            info["replay"] = page.text_content("#concurrent-mandelbrot-info")
         page.close()
     return info, painted, [(m, u) for m, u in api_calls if u.startswith(api_url)]
 
@@ -191,6 +199,7 @@ def test_the_original_course_page_on_another_origin_gets_its_tiles(browser, lab_
     info, painted, api_calls = run_course_page(browser, lab_server.port)
     assert info["sequential"].startswith("Completed: "), info
     assert info["concurrent"].startswith("Completed: ") and "using 2 threads" in info["concurrent"], info
+    assert info["replay"].startswith("Replay complete"), info
     for mode in ("sequential", "concurrent"):
         done, total = info[mode].removeprefix("Completed: ").split()[0].split("/")
         assert int(done) == int(total) >= 1
