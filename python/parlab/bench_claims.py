@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import parlab
 from parlab.experiments import download, fib, lists, pixels
-from parlab.experiments._common import summary
+from parlab.experiments.frames import summary
 
 
 class Skip(Exception):

@@ -154,7 +154,7 @@ def contention(spin_ms: float = 150, quiet_ms: float = 100, cpus: int | None = N
         CPU affinity is narrowed for the probe and restored after), e.g. to know how free the
         CPU is that `speedup.render_sweep(cpus=1)` runs on.
     """
-    from parlab.experiments._common import check_int, check_number
+    from parlab.checks import check_int, check_number
 
     spin_ms = check_number("spin_ms", spin_ms, 10, 2000)
     quiet_ms = check_number("quiet_ms", quiet_ms, 0, 2000)
