@@ -101,7 +101,8 @@ _INTERRUPTED_RENDER = textwrap.dedent(
     print("ready", flush=True)
     try:
         parlab.render(width=4000, height=4000, tile_w=100, tile_h=100, max_iter=200000,
-                      viewport=(-0.8, -0.7, 0.05, 0.15), strategy=sys.argv[1], threads=2, kernel="scalar")
+                      viewport=(-0.8, -0.7, 0.05, 0.15), strategy=sys.argv[1],
+                      threads=1 if sys.argv[1] == "sequential" else 2, kernel="scalar")
     except KeyboardInterrupt:
         print("interrupted", flush=True)
     """
