@@ -22,7 +22,7 @@ from parlab._core import (
 )
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
 
-_SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
+_SUBMODULES = {"bench", "cluster", "experiments", "plots", "speedup", "widgets"}
 
 
 def __getattr__(name: str):

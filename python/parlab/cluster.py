@@ -1,0 +1,462 @@
+"""Tiles on a Dask cluster: the same image as `parlab.render`, one task per tile, with a
+per-worker timeline read from Dask's task stream.
+
+    from parlab import cluster
+    with cluster.local(workers=2, threads_per_worker=1) as client:   # a real LocalCluster
+        run = cluster.render(client, width=800, height=600, tile_w=100, tile_h=100)
+    run.iterations      # the same counts as parlab.render, bit for bit
+    run.to_frame()      # compute rows (one per tile), plus transfer and idle rows
+
+`render` works with any `distributed.Client`: on a real cluster, connect to its scheduler
+(``Client("tcp://scheduler:8786")``); every worker needs parlab installed, since each task
+calls the core's tile renderer there. `distributed` is imported only when this module is
+used, so `import parlab` stays light.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from parlab import tiles as _tiles
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from distributed import Client
+
+#: At most this many tasks in one render: each costs the scheduler ~1 KB and ~100 µs.
+MAX_TASKS = 100_000
+#: At most this many workers (and threads per worker) for `local`: one machine's worth.
+MAX_LOCAL_WORKERS = 64
+
+#: The kinds of rows of `ClusterRun.to_frame()`.
+KINDS = ("compute", "transfer", "idle")
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """TEMPORARY stand-in for `parlab.TaskRecord` until the binding makes it constructible."""
+
+    task_id: int
+    thread_id: int
+    tile_x: int
+    tile_y: int
+    tile_w: int
+    tile_h: int
+    start_us: float
+    duration_us: float
+    pixels: int
+    iterations: int
+
+    @property
+    def end_us(self) -> float:
+        return self.start_us + self.duration_us
+
+    def to_dict(self) -> dict[str, int | float]:
+        from dataclasses import asdict
+
+        return asdict(self)
+
+
+# --- on the worker ---------------------------------------------------------------------
+
+
+@functools.cache
+def _kernel_name(kernel: str) -> str:
+    """The concrete kernel `kernel` resolves to on this machine (cached per worker process):
+    a one-pixel render says which one the core picks."""
+    return _tiles.render(1, 1, 1, 1, 1, "sequential", kernel=kernel).kernel
+
+
+def _render_tile(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport, kernel):
+    """One task: a tile's escape counts, computed on the worker, and the kernel that ran."""
+    counts = _tile_counts(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport)
+    return counts, _kernel_name(kernel)
+
+
+def _tile_counts(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport):
+    """numpy escape counts of one tile, per parlab's pixel definition (one IEEE operation
+    per step, like `parlab.kernels.numpy_counts`).
+
+    TEMPORARY: replaced by the core's `parlab.render_tile` (GIL released) once it lands."""
+    re_min, re_max, im_min, im_max = viewport
+    xs = np.arange(tile_x, tile_x + tile_w, dtype=np.float64)
+    ys = np.arange(tile_y, tile_y + tile_h, dtype=np.float64)
+    cr, ci = np.meshgrid((xs / width) * (re_max - re_min) + re_min, (ys / height) * (im_max - im_min) + im_min)
+    cr, ci = cr.ravel(), ci.ravel()
+    counts = np.full(cr.shape, max_iter, dtype=np.uint32)
+    index = np.arange(cr.size)
+    zr = np.zeros_like(cr)
+    zi = np.zeros_like(cr)
+    for i in range(max_iter):
+        zr2, zi2 = zr * zr, zi * zi
+        escaped = zr2 + zi2 > 4.0
+        if escaped.any():
+            counts[index[escaped]] = i
+            keep = ~escaped
+            index, zr, zi, zr2, zi2, cr, ci = (a[keep] for a in (index, zr, zi, zr2, zi2, cr, ci))
+            if index.size == 0:
+                break
+        zi = (2.0 * zr) * zi + ci
+        zr = (zr2 - zi2) + cr
+    return counts.reshape(tile_h, tile_w)
+
+
+def _assemble(width: int, height: int, placed: Sequence[tuple[int, int]], *results) -> np.ndarray:
+    """The `assemble="cluster"` task: paste every tile into one image, on one worker."""
+    image = np.zeros((height, width), dtype=np.uint32)
+    for (x, y), (counts, _kernel) in zip(placed, results, strict=True):
+        image[y : y + counts.shape[0], x : x + counts.shape[1]] = counts
+    return image
+
+
+# --- the cluster -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True) -> Iterator[Client]:
+    """A real `distributed.LocalCluster` on this machine and a `Client` connected to it,
+    both closed (worker processes ended, ports released) when the block ends, also on
+    Ctrl-C.
+
+    workers: worker processes (each its own Python, like machines of a cluster).
+    threads_per_worker: threads in each worker process.
+    processes: False runs the workers as threads of this process (faster to start).
+
+    The scheduler and workers listen on 127.0.0.1 only, on free ports. The dashboard is
+    served (on a free port, `client.dashboard_link`) only where bokeh is installed.
+    """
+    workers = _count("workers", workers, MAX_LOCAL_WORKERS)
+    threads_per_worker = _count("threads_per_worker", threads_per_worker, MAX_LOCAL_WORKERS)
+    processes = _tiles._flag("processes", processes)
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=threads_per_worker,
+        processes=processes,
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address=":0" if _has_bokeh() else None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        with Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+def _has_bokeh() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("bokeh") is not None
+
+
+# --- the render ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, repr=False)
+class ClusterRun(_tiles.RenderRun):
+    """`render`'s result: a `parlab.RenderRun` (iterations, one record per tile with
+    `thread_id` = the worker thread's rank, times in µs since the run started on the
+    scheduler's clock) plus what only a cluster has."""
+
+    #: rank -> (worker address, thread ident): who each `thread_id` is.
+    lanes: tuple[tuple[str, int], ...] = ()
+    #: Rows besides the tiles' compute rows: transfers, idle gaps, work lost with a worker.
+    extra_rows: tuple[dict[str, Any], ...] = ()
+    #: Bytes of results the workers sent (the tiles to the client, or to the assembling worker).
+    bytes_moved: int = 0
+    #: Tiles computed more than once (their first result was lost with a worker).
+    recomputed_tiles: int = 0
+    #: The scheduler's address.
+    scheduler: str = ""
+    #: The client's clock minus the scheduler's, measured before the run (seconds).
+    clock_offset_s: float = 0.0
+    #: From the client's first submission to the first task starting on a worker (µs).
+    first_start_us: float = 0.0
+    workers: tuple[str, ...] = field(default=())
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per tile (`kind` "compute", as in `RenderRun.to_frame`) plus rows of kind
+        "transfer" (data moving to a worker, or being assembled) and "idle" (a worker thread
+        waiting between tasks: scheduling, the network, no work left), each with its
+        `worker` address and a `detail`, ordered by start."""
+        import pandas as pd
+
+        frame = super().to_frame()
+        frame["kind"] = "compute"
+        frame["worker"] = [self.lanes[t][0] for t in frame["thread_id"]]
+        frame["detail"] = ""
+        if self.extra_rows:
+            extra = pd.DataFrame(list(self.extra_rows))
+            extra["end_us"] = extra["start_us"] + extra["duration_us"]
+            frame = pd.concat([frame, extra.reindex(columns=frame.columns)], ignore_index=True)
+        for column in ("task_id", "tile_x", "tile_y", "tile_w", "tile_h", "pixels", "iterations"):
+            frame[column] = frame[column].fillna(-1 if column == "task_id" else 0).astype("int64")
+        return frame.sort_values(["start_us", "thread_id"], kind="stable", ignore_index=True)
+
+    def per_thread(self) -> pd.DataFrame:
+        """One row per worker thread: tiles, busy, transfer and idle time (ms), iterations."""
+        frame = self.to_frame()
+        ranks = range(self.threads)
+        compute = frame[(frame["kind"] == "compute") & (frame["task_id"] >= 0)]
+        grouped = compute.groupby("thread_id").agg(
+            tiles=("task_id", "size"), busy_ms=("duration_us", "sum"), iterations=("iterations", "sum")
+        )
+        grouped = grouped.reindex(ranks, fill_value=0)
+        grouped.index.name = "thread_id"
+        for kind in ("transfer", "idle"):
+            rows = frame[frame["kind"] == kind].groupby("thread_id")["duration_us"].sum()
+            grouped[f"{kind}_ms"] = rows.reindex(ranks, fill_value=0.0) / 1e3
+        grouped["busy_ms"] = grouped["busy_ms"] / 1e3
+        grouped["worker"] = [self.lanes[t][0] for t in ranks]
+        return grouped
+
+    def __repr__(self) -> str:
+        height, width = self.iterations.shape
+        return (
+            f"ClusterRun(dask on {len(self.workers)} worker(s), {self.threads} thread(s), {self.kernel} kernel: "
+            f"{width}×{height}, {self.total_tiles} tiles in {self.elapsed_us / 1e3:.1f} ms)"
+        )
+
+
+def render(
+    client: Client,
+    width: int = 800,
+    height: int = 600,
+    tile_w: int = 100,
+    tile_h: int = 100,
+    max_iter: int = 1000,
+    viewport: Sequence[float] = _tiles.DEFAULT_VIEWPORT,
+    kernel: str = "auto",
+    on_tile: Callable[[int, np.ndarray], Any] | None = None,
+    assemble: str = "client",
+) -> ClusterRun:
+    """Render the Mandelbrot set on a Dask cluster: one task per tile, each rendering its
+    tile on a worker; the same counts as `parlab.render`, bit for bit.
+
+    client: any `distributed.Client` (a `local()` cluster, or ``Client("tcp://host:8786")``).
+    assemble: "client" gathers every tile here as it finishes; "cluster" pastes the tiles
+        into one image on a worker (one more task, which fetches the other workers' tiles:
+        transfer rows) and gathers only that image.
+    on_tile: with assemble="client", called here as ``on_tile(task_id, counts)`` as each
+        tile arrives. If it raises, the render's remaining tasks are cancelled.
+
+    A worker that dies mid-render loses its tasks; the scheduler runs them again on the
+    others, and the image stays exact. Ctrl-C cancels the remaining tasks and raises
+    KeyboardInterrupt. Bad parameters raise TypeError or ValueError naming them.
+    """
+    client = _check_client(client)
+    width, height = _tiles._integer("width", width), _tiles._integer("height", height)
+    tile_w, tile_h = _tiles._integer("tile_w", tile_w), _tiles._integer("tile_h", tile_h)
+    max_iter = _tiles._integer("max_iter", max_iter)
+    viewport = _tiles._viewport(viewport)
+    kernel = _tiles._string("kernel", kernel)
+    assemble = _tiles._string("assemble", assemble)
+    if assemble not in ("client", "cluster"):
+        raise ValueError(f"assemble: must be 'client' or 'cluster', got {assemble!r}")
+    if on_tile is not None and (assemble != "client" or not callable(on_tile)):
+        raise TypeError("on_tile: must be a function, and only with assemble='client'")
+    # The core checks every parameter with its own messages; a zero time limit renders nothing.
+    _tiles.render(width, height, tile_w, tile_h, max_iter, "sequential", time_limit_ms=0,
+                  viewport=viewport, kernel=kernel)  # fmt: skip
+    grid = _tile_grid(width, height, tile_w, tile_h)
+    if len(grid) > MAX_TASKS:
+        raise ValueError(
+            f"tile_w: {len(grid)} tiles of {tile_w}×{tile_h} is over the limit of {MAX_TASKS} tasks; use larger tiles"
+        )
+
+    offset = _clock_offset(client)
+    workers_before = _workers(client)
+    token = uuid.uuid4().hex[:12]
+    keys = [f"parlab-tile-{token}-{i}" for i in range(len(grid))]
+    image = np.zeros((height, width), dtype=np.uint32)
+    kernels: set[str] = set()
+    from distributed import as_completed, get_task_stream
+
+    # Entering the task stream first makes the scheduler record from the first task on
+    # (dask/distributed#9253: otherwise the first task can be missing).
+    with get_task_stream(client) as stream:
+        t0 = time.time()
+        futures = client.map(
+            _render_tile, *zip(*grid, strict=True), key=keys, pure=False,
+            width=width, height=height, max_iter=max_iter, viewport=viewport, kernel=kernel,
+        )  # fmt: skip
+        pending = dict(zip((f.key for f in futures), futures, strict=True))
+        del futures
+        try:
+            if assemble == "client":
+                index = {key: i for i, key in enumerate(keys)}
+                for future, (counts, name) in as_completed(list(pending.values()), with_results=True):
+                    task_id = index[future.key]
+                    x, y, _, _ = grid[task_id]
+                    image[y : y + counts.shape[0], x : x + counts.shape[1]] = counts
+                    kernels.add(name)
+                    # Releasing a gathered tile keeps the scheduler from recomputing it if its
+                    # worker dies later: only unfinished tiles are re-run.
+                    del pending[future.key]
+                    if on_tile is not None:
+                        on_tile(task_id, counts)
+            else:
+                placed = [(x, y) for x, y, _, _ in grid]
+                whole = client.submit(
+                    _assemble, width, height, placed, *pending.values(), key=f"parlab-assemble-{token}", pure=False
+                )
+                pending[whole.key] = whole
+                image = whole.result()
+                kernels.update(client.gather(client.map(_kernel_name, [kernel], pure=False)))
+                pending.clear()
+        finally:
+            t_end = time.time()
+            if pending:
+                client.cancel(list(pending.values()))
+    entries = _stream_entries(client, stream.data, set(keys) | {f"parlab-assemble-{token}"}, len(keys))
+    return _build_run(
+        image, grid, keys, entries, workers_before | _workers(client), t0 - offset, t_end - offset,
+        kernels, client, offset,
+    )  # fmt: skip
+
+
+def _check_client(client: object) -> Client:
+    from distributed import Client
+
+    if not isinstance(client, Client):
+        raise TypeError(f"client: must be a distributed.Client, got {type(client).__name__}")
+    if client.status != "running":
+        raise ValueError(f"client: is {client.status}, not running (was it closed?)")
+    if not client.scheduler_info().get("workers"):
+        raise ValueError("client: the cluster has no workers")
+    return client
+
+
+def _count(name: str, value: object, most: int) -> int:
+    number = _tiles._integer(name, value)
+    if not 1 <= number <= most:
+        raise ValueError(f"{name}: must be between 1 and {most}, got {number}")
+    return number
+
+
+def _tile_grid(width: int, height: int, tile_w: int, tile_h: int) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) of every tile in row-major order, edge tiles clipped: the core's task ids."""
+    return [
+        (x, y, min(tile_w, width - x), min(tile_h, height - y))
+        for y in range(0, height, tile_h)
+        for x in range(0, width, tile_w)
+    ]
+
+
+def _clock_offset(client: Client) -> float:
+    """The client's clock minus the scheduler's (seconds, within half a round trip): the task
+    stream's times are on the scheduler's clock; the run's start and end on the client's."""
+    before = time.time()
+    remote = client.run_on_scheduler(time.time)
+    after = time.time()
+    return (before + after) / 2 - remote
+
+
+def _workers(client: Client) -> dict[str, int]:
+    """address -> threads of every worker the scheduler knows now."""
+    return {address: int(w.get("nthreads", 1)) for address, w in client.scheduler_info()["workers"].items()}
+
+
+def _stream_entries(client: Client, data: list[dict], keys: set[str], tiles: int) -> list[dict]:
+    """The task stream's entries for this run's keys. Should a tile be missing (a scheduler
+    older than the fix of dask/distributed#9253 drops the first task), ask again."""
+    entries = [e for e in data if e.get("key") in keys]
+    if len({e["key"] for e in entries if e.get("status") == "OK"} & keys) < tiles:
+        again = client.get_task_stream(count=max(2 * len(keys), 1000))
+        entries = [e for e in again if e.get("key") in keys]
+    return entries
+
+
+def _address_order(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return (host, int(port)) if port.isdigit() else (address, 0)
+
+
+def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, client, offset) -> ClusterRun:
+    """Records, lanes and extra rows from the task stream (times on the scheduler's clock)."""
+    for entry in entries:
+        workers.setdefault(entry["worker"], 1)
+    seen: dict[str, set[int]] = {w: set() for w in workers}
+    for entry in entries:
+        seen[entry["worker"]].add(entry["thread"])
+    lanes: list[tuple[str, int]] = []
+    for worker in sorted(workers, key=_address_order):
+        threads = sorted(seen[worker])
+        threads += [-1] * (workers[worker] - len(threads))  # threads that ran nothing
+        lanes += [(worker, t) for t in threads]
+    rank = {lane: i for i, lane in enumerate(lanes) if lane[1] != -1}
+
+    def us(t: float) -> float:
+        return (t - start_s) * 1e6
+
+    index = {key: i for i, key in enumerate(keys)}
+    final: dict[str, dict] = {}
+    for entry in entries:  # in finishing order: the last OK entry of a key is the result kept
+        if entry.get("status") == "OK":
+            final[entry["key"]] = entry
+    missing = [k for k in keys if k not in final]
+    if missing:
+        raise RuntimeError(f"the task stream lacks {len(missing)} of {len(keys)} tiles (e.g. {missing[0]})")
+    records, extra, busy = [], [], {}
+    for entry in entries:
+        lane = rank[(entry["worker"], entry["thread"])]
+        for ss in entry["startstops"]:
+            row = {"thread_id": lane, "worker": entry["worker"], "start_us": us(ss["start"]),
+                   "duration_us": (ss["stop"] - ss["start"]) * 1e6}  # fmt: skip
+            busy.setdefault(lane, []).append((row["start_us"], row["start_us"] + row["duration_us"]))
+            task_id = index.get(entry["key"])
+            if ss["action"] == "compute" and task_id is not None and final[entry["key"]] is entry:
+                x, y, w, h = grid[task_id]
+                tile = image[y : y + h, x : x + w]
+                records.append(TaskRecord(
+                    task_id=task_id, thread_id=lane, tile_x=x, tile_y=y, tile_w=w, tile_h=h,
+                    start_us=row["start_us"], duration_us=row["duration_us"], pixels=w * h,
+                    iterations=int(tile.sum(dtype=np.uint64)),
+                ))  # fmt: skip
+            elif ss["action"] == "compute" and task_id is not None:
+                extra.append({**row, "kind": "compute", "task_id": task_id, "detail": "lost with its worker, re-run"})
+            elif ss["action"] == "compute":
+                extra.append({**row, "kind": "transfer", "detail": "assemble the tiles into one image"})
+            else:
+                source = ss.get("source", "")
+                detail = f"{ss['action']} from {source}" if source else ss["action"]
+                extra.append({**row, "kind": "transfer", "detail": detail})
+    elapsed = us(end_s)
+    for lane in range(len(lanes)):
+        extra += _idle_rows(lane, lanes[lane][0], sorted(busy.get(lane, [])), elapsed)
+    records.sort(key=lambda r: (r.start_us, r.thread_id))
+    final_tiles = [final[k] for k in keys]
+    recomputed = sum(1 for e in entries if e.get("status") == "OK" and e["key"] in index) - len(keys)
+    return ClusterRun(
+        iterations=image, records=records, completed_tiles=len(keys), total_tiles=len(keys),
+        time_limited=False, elapsed_us=elapsed, strategy="dask", threads=len(lanes),
+        kernel=", ".join(sorted(kernels)), interior_shortcut=False, lanes=tuple(lanes),
+        extra_rows=tuple(extra), bytes_moved=sum(int(e.get("nbytes", 0)) for e in final_tiles),
+        recomputed_tiles=recomputed, scheduler=client.scheduler.address, clock_offset_s=offset,
+        first_start_us=min(r.start_us for r in records),
+        workers=tuple(sorted(workers, key=_address_order)),
+    )  # fmt: skip
+
+
+def _idle_rows(lane: int, worker: str, busy: list[tuple[float, float]], elapsed: float) -> list[dict]:
+    """The gaps of one lane within [0, elapsed] that no compute or transfer covers."""
+    rows, cursor = [], 0.0
+    for start, end in [*busy, (elapsed, math.inf)]:
+        if start > cursor:
+            rows.append({"thread_id": lane, "worker": worker, "start_us": cursor, "duration_us": start - cursor,
+                         "kind": "idle", "detail": "waiting"})  # fmt: skip
+        cursor = max(cursor, end)
+    return rows
