@@ -132,8 +132,8 @@ def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True)
     threads_per_worker: threads in each worker process.
     processes: False runs the workers as threads of this process (faster to start).
 
-    The scheduler and workers listen on 127.0.0.1 only, on free ports. The dashboard is
-    served (on a free port, `client.dashboard_link`) only where bokeh is installed.
+    The scheduler and workers listen on 127.0.0.1 only, on free ports. Where bokeh is
+    installed, `client.dashboard_link` is Dask's dashboard.
     """
     workers = _count("workers", workers, MAX_LOCAL_WORKERS)
     threads_per_worker = _count("threads_per_worker", threads_per_worker, MAX_LOCAL_WORKERS)
@@ -146,20 +146,17 @@ def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True)
         processes=processes,
         host="127.0.0.1",
         scheduler_port=0,
-        dashboard_address=":0" if _has_bokeh() else None,
-        silence_logs=logging.ERROR,
+        # The scheduler always serves HTTP (health, metrics; the dashboard where bokeh is
+        # installed): on a free port, never the default 8787 another cluster may hold.
+        dashboard_address=":0",
+        # A killed worker (lesson 10 kills one) is a scene, not an error: keep the logs quiet.
+        silence_logs=logging.CRITICAL,
     )
     try:
         with Client(cluster) as client:
             yield client
     finally:
         cluster.close()
-
-
-def _has_bokeh() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("bokeh") is not None
 
 
 # --- the render ------------------------------------------------------------------------
@@ -185,7 +182,13 @@ class ClusterRun(_tiles.RenderRun):
     clock_offset_s: float = 0.0
     #: From the client's first submission to the first task starting on a worker (µs).
     first_start_us: float = 0.0
+    #: Every worker the run saw, by address (the order of the ranks).
     workers: tuple[str, ...] = field(default=())
+    #: Workers that joined or left during the run, from the scheduler's event log: dicts of
+    #: `time_us`, `action` ("add-worker" or "remove-worker"), `worker`, and for a removal the
+    #: task ids it was computing (`processing_tiles`) and had computed but not yet delivered
+    #: (`lost_tiles`): both run again elsewhere.
+    worker_events: tuple[dict[str, Any], ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """One row per tile (`kind` "compute", as in `RenderRun.to_frame`) plus rows of kind
@@ -435,8 +438,13 @@ def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, cli
                 detail = f"{ss['action']} from {source}" if source else ss["action"]
                 extra.append({**row, "kind": "transfer", "detail": detail})
     elapsed = us(end_s)
-    for lane in range(len(lanes)):
-        extra += _idle_rows(lane, lanes[lane][0], sorted(busy.get(lane, [])), elapsed)
+    events = _worker_events(client, index, start_s, end_s)
+    for lane, (worker, _) in enumerate(lanes):
+        # A lane exists from its worker's arrival (or the start) to its removal (or the end).
+        joined = [e["time_us"] for e in events if e["worker"] == worker and e["action"] == "add-worker"]
+        left = [e["time_us"] for e in events if e["worker"] == worker and e["action"] == "remove-worker"]
+        window = (min(joined, default=0.0), min(left, default=elapsed))
+        extra += _idle_rows(lane, worker, sorted(busy.get(lane, [])), window)
     records.sort(key=lambda r: (r.start_us, r.thread_id))
     final_tiles = [final[k] for k in keys]
     recomputed = sum(1 for e in entries if e.get("status") == "OK" and e["key"] in index) - len(keys)
@@ -448,13 +456,29 @@ def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, cli
         recomputed_tiles=recomputed, scheduler=client.scheduler.address, clock_offset_s=offset,
         first_start_us=min(r.start_us for r in records),
         workers=tuple(sorted(workers, key=_address_order)),
+        worker_events=tuple(events),
     )  # fmt: skip
 
 
-def _idle_rows(lane: int, worker: str, busy: list[tuple[float, float]], elapsed: float) -> list[dict]:
-    """The gaps of one lane within [0, elapsed] that no compute or transfer covers."""
-    rows, cursor = [], 0.0
-    for start, end in [*busy, (elapsed, math.inf)]:
+def _worker_events(client: Client, index: dict[str, int], start_s: float, end_s: float) -> list[dict]:
+    """Workers added or removed between start and end (scheduler clock), from its event log."""
+    events = []
+    for stamp, message in client.get_events("all"):
+        action = message.get("action") if isinstance(message, dict) else None
+        if action in ("add-worker", "remove-worker") and start_s <= stamp <= end_s:
+            tiles = {
+                name: sorted(index[k] for k in message.get(what, ()) if k in index)
+                for name, what in (("processing_tiles", "processing-tasks"), ("lost_tiles", "lost-computed-tasks"))
+            }
+            events.append({"time_us": (stamp - start_s) * 1e6, "action": action, "worker": message["worker"], **tiles})
+    return events
+
+
+def _idle_rows(lane: int, worker: str, busy: list[tuple[float, float]], window: tuple[float, float]) -> list[dict]:
+    """The gaps of one lane within its window (µs) that no compute or transfer covers."""
+    rows, (cursor, end_of_lane) = [], window
+    for start, end in [*busy, (end_of_lane, math.inf)]:
+        start = min(start, end_of_lane)
         if start > cursor:
             rows.append({"thread_id": lane, "worker": worker, "start_us": cursor, "duration_us": start - cursor,
                          "kind": "idle", "detail": "waiting"})  # fmt: skip
