@@ -78,9 +78,11 @@ def _kernel_name(kernel: str) -> str:
 
 
 def _render_tile(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport, kernel):
-    """One task: a tile's escape counts, computed on the worker, and the kernel that ran."""
+    """One task: a tile's escape counts, computed on the worker, the kernel that ran, and the
+    CPU time the worker's thread spent on it (less than the wall time when CPUs are shared)."""
+    cpu = time.thread_time()
     counts = _tile_counts(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport)
-    return counts, _kernel_name(kernel)
+    return counts, _kernel_name(kernel), time.thread_time() - cpu
 
 
 def _tile_counts(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport):
@@ -114,7 +116,7 @@ def _tile_counts(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewpo
 def _assemble(width: int, height: int, placed: Sequence[tuple[int, int]], *results) -> np.ndarray:
     """The `assemble="cluster"` task: paste every tile into one image, on one worker."""
     image = np.zeros((height, width), dtype=np.uint32)
-    for (x, y), (counts, _kernel) in zip(placed, results, strict=True):
+    for (x, y), (counts, *_) in zip(placed, results, strict=True):
         image[y : y + counts.shape[0], x : x + counts.shape[1]] = counts
     return image
 
@@ -172,7 +174,9 @@ class ClusterRun(_tiles.RenderRun):
     lanes: tuple[tuple[str, int], ...] = ()
     #: Rows besides the tiles' compute rows: transfers, idle gaps, work lost with a worker.
     extra_rows: tuple[dict[str, Any], ...] = ()
-    #: Bytes of results the workers sent (the tiles to the client, or to the assembling worker).
+    #: Bytes of results sent over the network (Dask's sizes): with assemble="client" every
+    #: tile to the client; with "cluster" the other workers' tiles to the assembling worker,
+    #: then the image to the client.
     bytes_moved: int = 0
     #: Tiles computed more than once (their first result was lost with a worker).
     recomputed_tiles: int = 0
@@ -182,6 +186,9 @@ class ClusterRun(_tiles.RenderRun):
     clock_offset_s: float = 0.0
     #: From the client's first submission to the first task starting on a worker (µs).
     first_start_us: float = 0.0
+    #: CPU time (µs) each tile's thread spent on it, by task id (NaN with assemble="cluster").
+    #: Beside `duration_us` (wall time) it tells whether the worker had a CPU to itself.
+    cpu_us: tuple[float, ...] = ()
     #: Every worker the run saw, by address (the order of the ranks).
     workers: tuple[str, ...] = field(default=())
     #: Workers that joined or left during the run, from the scheduler's event log: dicts of
@@ -201,6 +208,7 @@ class ClusterRun(_tiles.RenderRun):
         frame["kind"] = "compute"
         frame["worker"] = [self.lanes[t][0] for t in frame["thread_id"]]
         frame["detail"] = ""
+        frame["cpu_us"] = [self.cpu_us[t] for t in frame["task_id"]] if self.cpu_us else np.nan
         if self.extra_rows:
             extra = pd.DataFrame(list(self.extra_rows))
             extra["end_us"] = extra["start_us"] + extra["duration_us"]
@@ -286,6 +294,7 @@ def render(
     keys = [f"parlab-tile-{token}-{i}" for i in range(len(grid))]
     image = np.zeros((height, width), dtype=np.uint32)
     kernels: set[str] = set()
+    cpu = np.full(len(grid), np.nan)
     from distributed import as_completed, get_task_stream
 
     # Entering the task stream first makes the scheduler record from the first task on
@@ -301,8 +310,9 @@ def render(
         try:
             if assemble == "client":
                 index = {key: i for i, key in enumerate(keys)}
-                for future, (counts, name) in as_completed(list(pending.values()), with_results=True):
+                for future, (counts, name, cpu_s) in as_completed(list(pending.values()), with_results=True):
                     task_id = index[future.key]
+                    cpu[task_id] = cpu_s * 1e6
                     x, y, _, _ = grid[task_id]
                     image[y : y + counts.shape[0], x : x + counts.shape[1]] = counts
                     kernels.add(name)
@@ -327,7 +337,7 @@ def render(
     entries = _stream_entries(client, stream.data, set(keys) | {f"parlab-assemble-{token}"}, len(keys))
     return _build_run(
         image, grid, keys, entries, workers_before | _workers(client), t0 - offset, t_end - offset,
-        kernels, client, offset,
+        kernels, client, offset, cpu,
     )  # fmt: skip
 
 
@@ -388,7 +398,7 @@ def _address_order(address: str) -> tuple[str, int]:
     return (host, int(port)) if port.isdigit() else (address, 0)
 
 
-def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, client, offset) -> ClusterRun:
+def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, client, offset, cpu) -> ClusterRun:
     """Records, lanes and extra rows from the task stream (times on the scheduler's clock)."""
     for entry in entries:
         workers.setdefault(entry["worker"], 1)
@@ -452,12 +462,22 @@ def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, cli
         iterations=image, records=records, completed_tiles=len(keys), total_tiles=len(keys),
         time_limited=False, elapsed_us=elapsed, strategy="dask", threads=len(lanes),
         kernel=", ".join(sorted(kernels)), interior_shortcut=False, lanes=tuple(lanes),
-        extra_rows=tuple(extra), bytes_moved=sum(int(e.get("nbytes", 0)) for e in final_tiles),
+        extra_rows=tuple(extra), bytes_moved=_bytes_moved(final_tiles, entries, index),
         recomputed_tiles=recomputed, scheduler=client.scheduler.address, clock_offset_s=offset,
         first_start_us=min(r.start_us for r in records),
         workers=tuple(sorted(workers, key=_address_order)),
-        worker_events=tuple(events),
+        worker_events=tuple(events), cpu_us=tuple(cpu.tolist()),
     )  # fmt: skip
+
+
+def _bytes_moved(final_tiles: list[dict], entries: list[dict], index: dict[str, int]) -> int:
+    """Bytes of results sent over the network: every tile to the client, or, when a worker
+    assembled the image, the tiles of the other workers to it and the image to the client."""
+    assembler = [e for e in entries if e["key"] not in index and e.get("status") == "OK"]
+    if not assembler:
+        return sum(int(e.get("nbytes", 0)) for e in final_tiles)
+    fetched = sum(int(e.get("nbytes", 0)) for e in final_tiles if e["worker"] != assembler[-1]["worker"])
+    return fetched + int(assembler[-1].get("nbytes", 0))
 
 
 def _worker_events(client: Client, index: dict[str, int], start_s: float, end_s: float) -> list[dict]:
