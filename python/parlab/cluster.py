@@ -182,6 +182,9 @@ class ClusterRun(_tiles.RenderRun):
     recomputed_tiles: int = 0
     #: The scheduler's address.
     scheduler: str = ""
+    #: When the run started, on the client's clock (`time.time()`): an event the client saw at
+    #: time t happened (t − started_at) × 1e6 µs into the run.
+    started_at: float = 0.0
     #: The client's clock minus the scheduler's, measured before the run (seconds).
     clock_offset_s: float = 0.0
     #: From the client's first submission to the first task starting on a worker (µs).
@@ -464,6 +467,7 @@ def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, cli
         kernel=", ".join(sorted(kernels)), interior_shortcut=False, lanes=tuple(lanes),
         extra_rows=tuple(extra), bytes_moved=_bytes_moved(final_tiles, entries, index),
         recomputed_tiles=recomputed, scheduler=client.scheduler.address, clock_offset_s=offset,
+        started_at=start_s + offset,
         first_start_us=min(r.start_us for r in records),
         workers=tuple(sorted(workers, key=_address_order)),
         worker_events=tuple(events), cpu_us=tuple(cpu.tolist()),
