@@ -2,6 +2,7 @@
 per tile with worker ranks, survive a worker's death, and leave no process or port behind."""
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -197,11 +198,15 @@ SCRIPT = textwrap.dedent(
     import psutil
     from parlab import cluster
 
+    def report(stage):
+        children = [p.pid for p in psutil.Process().children(recursive=True)]
+        print(json.dumps({"stage": stage, "children": children}), flush=True)
+
     if __name__ == "__main__":
+        report("starting")
         with cluster.local(workers=2, threads_per_worker=1) as client:
-            children = [p.pid for p in psutil.Process().children(recursive=True)]
-            addresses = [client.scheduler.address, *client.scheduler_info()["workers"]]
-            print(json.dumps({"children": children, "addresses": addresses}), flush=True)
+            print(json.dumps({"addresses": [client.scheduler.address, *client.scheduler_info()["workers"]]}))
+            report("started")
             # Long enough that the interrupt lands mid-render: 4800 tiles of heavy work.
             cluster.render(client, width=1600, height=1200, tile_w=20, tile_h=20, max_iter=100000)
             print("finished", flush=True)
@@ -209,17 +214,23 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_ctrl_c_mid_render_leaves_no_process_or_port(tmp_path):
+@pytest.mark.parametrize("stage", ["starting", "started"])
+def test_ctrl_c_leaves_no_process_or_port(tmp_path, stage):
+    """A real SIGINT while the cluster starts, or mid-render."""
     script = tmp_path / "interrupt_cluster.py"
     script.write_text(SCRIPT)
     proc = subprocess.Popen(
         [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
     )
+    addresses = []
     try:
-        import json
-
-        started = json.loads(proc.stdout.readline())
-        time.sleep(1.0)  # the render is under way
+        while True:
+            line = json.loads(proc.stdout.readline())
+            addresses += line.get("addresses", [])
+            if line.get("stage") == stage:
+                break
+        time.sleep(0.5 if stage == "starting" else 1.0)  # workers starting, or the render under way
+        children = living(line["children"]) + psutil.Process(proc.pid).children(recursive=True)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
@@ -229,9 +240,9 @@ def test_ctrl_c_mid_render_leaves_no_process_or_port(tmp_path):
     assert "KeyboardInterrupt" in err
     # Worker processes, and multiprocessing's resource tracker (which exits once it sees
     # its parent gone), end within seconds.
-    _, alive = psutil.wait_procs(living(started["children"]), timeout=15)
+    _, alive = psutil.wait_procs(children, timeout=15)
     assert not [p for p in alive if p.status() != psutil.STATUS_ZOMBIE], alive
-    assert not any(port_is_open(a) for a in started["addresses"])
+    assert not any(port_is_open(a) for a in addresses)
 
 
 def test_bad_arguments_name_the_parameter(client):

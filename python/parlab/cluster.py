@@ -38,6 +38,8 @@ MAX_TASKS = 100_000
 #: At most this many workers (and threads per worker) for `local`: one machine's worth.
 MAX_LOCAL_WORKERS = 64
 
+#: How long `local` waits for its workers to start (seconds; 1-3 s is usual, more when busy).
+STARTUP_TIMEOUT_S = 120
 #: The kinds of rows of `ClusterRun.to_frame()`.
 KINDS = ("compute", "transfer", "idle")
 
@@ -142,8 +144,10 @@ def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True)
     processes = _tiles._flag("processes", processes)
     from distributed import Client, LocalCluster
 
+    # The cluster starts with no worker, so that it exists, and closes, before any worker
+    # process is started: an interrupt while they start still closes everything.
     cluster = LocalCluster(
-        n_workers=workers,
+        n_workers=0,
         threads_per_worker=threads_per_worker,
         processes=processes,
         host="127.0.0.1",
@@ -155,10 +159,17 @@ def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True)
         silence_logs=logging.CRITICAL,
     )
     try:
+        cluster.scale(workers)
         with Client(cluster) as client:
+            client.wait_for_workers(workers, timeout=STARTUP_TIMEOUT_S)
             yield client
-    finally:
-        cluster.close()
+    except BaseException:
+        # Ctrl-C or an error: close everything, and let that exception, not a complaint of
+        # the interrupted cluster about its close, reach the caller.
+        with contextlib.suppress(Exception):
+            cluster.close()
+        raise
+    cluster.close()
 
 
 # --- the render ------------------------------------------------------------------------
@@ -349,6 +360,8 @@ def _check_client(client: object) -> Client:
 
     if not isinstance(client, Client):
         raise TypeError(f"client: must be a distributed.Client, got {type(client).__name__}")
+    if client.asynchronous:
+        raise ValueError("client: is asynchronous; render needs a synchronous Client")
     if client.status != "running":
         raise ValueError(f"client: is {client.status}, not running (was it closed?)")
     if not client.scheduler_info().get("workers"):
