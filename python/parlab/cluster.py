@@ -19,6 +19,8 @@ import contextlib
 import functools
 import logging
 import math
+import numbers
+import operator
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from parlab import tiles as _tiles
+from parlab._core import TaskRecord, render_tile
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,31 +47,6 @@ STARTUP_TIMEOUT_S = 120
 KINDS = ("compute", "transfer", "idle")
 
 
-@dataclass(frozen=True)
-class TaskRecord:
-    """TEMPORARY stand-in for `parlab.TaskRecord` until the binding makes it constructible."""
-
-    task_id: int
-    thread_id: int
-    tile_x: int
-    tile_y: int
-    tile_w: int
-    tile_h: int
-    start_us: float
-    duration_us: float
-    pixels: int
-    iterations: int
-
-    @property
-    def end_us(self) -> float:
-        return self.start_us + self.duration_us
-
-    def to_dict(self) -> dict[str, int | float]:
-        from dataclasses import asdict
-
-        return asdict(self)
-
-
 # --- on the worker ---------------------------------------------------------------------
 
 
@@ -80,39 +58,14 @@ def _kernel_name(kernel: str) -> str:
 
 
 def _render_tile(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport, kernel):
-    """One task: a tile's escape counts, computed on the worker, the kernel that ran, and the
-    CPU time the worker's thread spent on it (less than the wall time when CPUs are shared)."""
+    """One task: a tile's escape counts, computed on the worker by the core (GIL released),
+    the kernel that ran, and the CPU time the worker's thread spent on it (less than the
+    wall time when the worker shared its CPU)."""
     cpu = time.thread_time()
-    counts = _tile_counts(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport)
+    counts = render_tile(
+        tile_x, tile_y, tile_w, tile_h, width=width, height=height, max_iter=max_iter, viewport=viewport, kernel=kernel
+    )
     return counts, _kernel_name(kernel), time.thread_time() - cpu
-
-
-def _tile_counts(tile_x, tile_y, tile_w, tile_h, width, height, max_iter, viewport):
-    """numpy escape counts of one tile, per parlab's pixel definition (one IEEE operation
-    per step, like `parlab.kernels.numpy_counts`).
-
-    TEMPORARY: replaced by the core's `parlab.render_tile` (GIL released) once it lands."""
-    re_min, re_max, im_min, im_max = viewport
-    xs = np.arange(tile_x, tile_x + tile_w, dtype=np.float64)
-    ys = np.arange(tile_y, tile_y + tile_h, dtype=np.float64)
-    cr, ci = np.meshgrid((xs / width) * (re_max - re_min) + re_min, (ys / height) * (im_max - im_min) + im_min)
-    cr, ci = cr.ravel(), ci.ravel()
-    counts = np.full(cr.shape, max_iter, dtype=np.uint32)
-    index = np.arange(cr.size)
-    zr = np.zeros_like(cr)
-    zi = np.zeros_like(cr)
-    for i in range(max_iter):
-        zr2, zi2 = zr * zr, zi * zi
-        escaped = zr2 + zi2 > 4.0
-        if escaped.any():
-            counts[index[escaped]] = i
-            keep = ~escaped
-            index, zr, zi, zr2, zi2, cr, ci = (a[keep] for a in (index, zr, zi, zr2, zi2, cr, ci))
-            if index.size == 0:
-                break
-        zi = (2.0 * zr) * zi + ci
-        zr = (zr2 - zi2) + cr
-    return counts.reshape(tile_h, tile_w)
 
 
 def _assemble(width: int, height: int, placed: Sequence[tuple[int, int]], *results) -> np.ndarray:
@@ -141,7 +94,8 @@ def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True)
     """
     workers = _count("workers", workers, MAX_LOCAL_WORKERS)
     threads_per_worker = _count("threads_per_worker", threads_per_worker, MAX_LOCAL_WORKERS)
-    processes = _tiles._flag("processes", processes)
+    if not isinstance(processes, bool):
+        raise TypeError(f"processes: must be True or False, got {type(processes).__name__}")
     from distributed import Client, LocalCluster
 
     # The cluster starts with no worker, so that it exists, and closes, before any worker
@@ -283,19 +237,15 @@ def render(
     KeyboardInterrupt. Bad parameters raise TypeError or ValueError naming them.
     """
     client = _check_client(client)
-    width, height = _tiles._integer("width", width), _tiles._integer("height", height)
-    tile_w, tile_h = _tiles._integer("tile_w", tile_w), _tiles._integer("tile_h", tile_h)
-    max_iter = _tiles._integer("max_iter", max_iter)
-    viewport = _tiles._viewport(viewport)
-    kernel = _tiles._string("kernel", kernel)
-    assemble = _tiles._string("assemble", assemble)
-    if assemble not in ("client", "cluster"):
+    if not isinstance(assemble, str) or assemble not in ("client", "cluster"):
         raise ValueError(f"assemble: must be 'client' or 'cluster', got {assemble!r}")
     if on_tile is not None and (assemble != "client" or not callable(on_tile)):
         raise TypeError("on_tile: must be a function, and only with assemble='client'")
-    # The core checks every parameter with its own messages; a zero time limit renders nothing.
+    # The core checks every parameter, naming it in its message; a zero time limit renders nothing.
     _tiles.render(width, height, tile_w, tile_h, max_iter, "sequential", time_limit_ms=0,
                   viewport=viewport, kernel=kernel)  # fmt: skip
+    width, height, tile_w, tile_h, max_iter = map(operator.index, (width, height, tile_w, tile_h, max_iter))
+    viewport = tuple(float(v) for v in viewport)
     grid = _tile_grid(width, height, tile_w, tile_h)
     if len(grid) > MAX_TASKS:
         raise ValueError(
@@ -370,10 +320,11 @@ def _check_client(client: object) -> Client:
 
 
 def _count(name: str, value: object, most: int) -> int:
-    number = _tiles._integer(name, value)
-    if not 1 <= number <= most:
-        raise ValueError(f"{name}: must be between 1 and {most}, got {number}")
-    return number
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}: must be an integer, got {type(value).__name__}")
+    if not 1 <= value <= most:
+        raise ValueError(f"{name}: must be between 1 and {most}, got {value}")
+    return int(value)
 
 
 def _tile_grid(width: int, height: int, tile_w: int, tile_h: int) -> list[tuple[int, int, int, int]]:
