@@ -47,6 +47,16 @@ STARTUP_TIMEOUT_S = 120
 KINDS = ("compute", "transfer", "idle")
 
 
+#: What Dask's task-stream actions other than compute and transfer mean.
+_ACTIONS = {
+    # Dask records any store of a result that took over 5 ms as "disk-write": a real spill
+    # to disk, or a worker that the operating system paused (a busy machine).
+    "disk-write": "disk-write (storing the result took over 5 ms: spilled, or the worker was paused)",
+    "disk-read": "disk-read (a spilled input read back)",
+    "deserialize": "deserialize (unpacking the task)",
+}
+
+
 # --- on the worker ---------------------------------------------------------------------
 
 
@@ -167,9 +177,10 @@ class ClusterRun(_tiles.RenderRun):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per tile (`kind` "compute", as in `RenderRun.to_frame`) plus rows of kind
-        "transfer" (data moving to a worker, or being assembled) and "idle" (a worker thread
-        waiting between tasks: scheduling, the network, no work left), each with its
-        `worker` address and a `detail`, ordered by start."""
+        "transfer" (data moving: to a worker, into the assembled image, to or from disk) and
+        "idle" (a worker thread waiting between tasks: scheduling, the network, no work
+        left), each with its `worker` address and a `detail`, ordered by start. Compute rows
+        also carry `cpu_us`, the tile's CPU time on its worker."""
         import pandas as pd
 
         frame = super().to_frame()
@@ -412,7 +423,7 @@ def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, cli
                 extra.append({**row, "kind": "transfer", "detail": "assemble the tiles into one image"})
             else:
                 source = ss.get("source", "")
-                detail = f"{ss['action']} from {source}" if source else ss["action"]
+                detail = f"{ss['action']} from {source}" if source else _ACTIONS.get(ss["action"], ss["action"])
                 extra.append({**row, "kind": "transfer", "detail": detail})
     elapsed = us(end_s)
     events = _worker_events(client, index, start_s, end_s)
