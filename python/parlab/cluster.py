@@ -274,41 +274,49 @@ def render(
 
     # Entering the task stream first makes the scheduler record from the first task on
     # (dask/distributed#9253: otherwise the first task can be missing).
-    with get_task_stream(client) as stream:
+    stream = get_task_stream(client)
+    stream.__enter__()
+    pending: dict[str, Any] = {}
+    try:
         t0 = time.time()
         futures = client.map(
             _render_tile, *zip(*grid, strict=True), key=keys, pure=False,
             width=width, height=height, max_iter=max_iter, viewport=viewport, kernel=kernel,
         )  # fmt: skip
-        pending = dict(zip((f.key for f in futures), futures, strict=True))
+        pending.update(zip((f.key for f in futures), futures, strict=True))
         del futures
-        try:
-            if assemble == "client":
-                index = {key: i for i, key in enumerate(keys)}
-                for future, (counts, name, cpu_s) in as_completed(list(pending.values()), with_results=True):
-                    task_id = index[future.key]
-                    cpu[task_id] = cpu_s * 1e6
-                    x, y, _, _ = grid[task_id]
-                    image[y : y + counts.shape[0], x : x + counts.shape[1]] = counts
-                    kernels.add(name)
-                    # Releasing a gathered tile keeps the scheduler from recomputing it if its
-                    # worker dies later: only unfinished tiles are re-run.
-                    del pending[future.key]
-                    if on_tile is not None:
-                        on_tile(task_id, counts)
-            else:
-                placed = [(x, y) for x, y, _, _ in grid]
-                whole = client.submit(
-                    _assemble, width, height, placed, *pending.values(), key=f"parlab-assemble-{token}", pure=False
-                )
-                pending[whole.key] = whole
-                image = whole.result()
-                kernels.update(client.gather(client.map(_kernel_name, [kernel], pure=False)))
-                pending.clear()
-        finally:
-            t_end = time.time()
-            if pending:
-                client.cancel(list(pending.values()))
+        if assemble == "client":
+            index = {key: i for i, key in enumerate(keys)}
+            for future, (counts, name, cpu_s) in as_completed(list(pending.values()), with_results=True):
+                task_id = index[future.key]
+                cpu[task_id] = cpu_s * 1e6
+                x, y, _, _ = grid[task_id]
+                image[y : y + counts.shape[0], x : x + counts.shape[1]] = counts
+                kernels.add(name)
+                # Releasing a gathered tile keeps the scheduler from recomputing it if its
+                # worker dies later: only unfinished tiles are re-run.
+                del pending[future.key]
+                if on_tile is not None:
+                    on_tile(task_id, counts)
+        else:
+            placed = [(x, y) for x, y, _, _ in grid]
+            whole = client.submit(
+                _assemble, width, height, placed, *pending.values(), key=f"parlab-assemble-{token}", pure=False
+            )
+            pending[whole.key] = whole
+            image = whole.result()
+            kernels.update(client.gather(client.map(_kernel_name, [kernel], pure=False)))
+            pending.clear()
+        t_end = time.time()
+    except BaseException:
+        # Ctrl-C, an error in a task or in on_tile: cancel what is left, and let that
+        # exception, not a complaint of the interrupted client while cleaning up, propagate.
+        with contextlib.suppress(Exception):
+            client.cancel(list(pending.values()))
+        with contextlib.suppress(Exception):
+            stream.__exit__(None, None, None)
+        raise
+    stream.__exit__(None, None, None)
     entries = _stream_entries(client, stream.data, set(keys) | {f"parlab-assemble-{token}"}, len(keys))
     return _build_run(
         image, grid, keys, entries, workers_before | _workers(client), t0 - offset, t_end - offset,
