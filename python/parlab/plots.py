@@ -228,7 +228,7 @@ def worker_timeline(
             count = lane.max() + 1
             height = 0.8 / count
             colors = [
-                STEP_COLORS.get(value, palette(categories[value] % 10)) if color_by in ("step", "function")
+                STEP_COLORS.get(value, palette((categories[value] + 2) % 10)) if color_by in ("step", "function")
                 else palette(categories[value] % 10)
                 for value in bars[color_by]
             ]  # fmt: skip
@@ -261,7 +261,7 @@ def worker_timeline(
             text += f", computing {share:.0%} of the bars' time"
         ax.set_title(text, loc="left", fontsize=10)
     if color_by in ("step", "function") and len(categories) <= 10:
-        legend = {str(v): STEP_COLORS.get(v, palette(i % 10)) for v, i in categories.items()}
+        legend = {str(v): STEP_COLORS.get(v, palette((i + 2) % 10)) for v, i in categories.items()}
     elif color_by != "mode" and len(categories) <= 10:
         legend = {
             f"{color_by} {value}" if isinstance(value, int | np.integer) else str(value): palette(i % 10)
@@ -272,15 +272,12 @@ def worker_timeline(
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
     names = list(legend)
     if cpu and not legend:
-        handles, names = [plt.Rectangle((0, 0), 1, 1, color=palette(0))], ["computing (CPU time)"]
+        handles, names = [plt.Rectangle((0, 0), 1, 1, color="#777777")], ["solid: computing (CPU time)"]
     for label, style in styles.items():
         handles.append(plt.Rectangle((0, 0), 1, 1, **style))
         names.append(label)
-    if handles:
-        axes[0, 0].legend(
-            handles, names, loc="lower right", bbox_to_anchor=(1, 1), ncol=min(len(names), 4), fontsize=8,
-            frameon=False,
-        )  # fmt: skip
+    if handles:  # above the panels, where it cannot cover a bar or a title
+        fig.legend(handles, names, loc="outside upper center", ncol=min(len(names), 4), fontsize=8, frameon=False)
     axes[-1, 0].set_xlabel("steps" if steps else "time since the mode started (ms)")
     axes[-1, 0].set_xlim(left=0)
     return fig
