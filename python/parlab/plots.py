@@ -210,7 +210,7 @@ def worker_timeline(
         for mode, part in frame[frame["mode"].isin(modes)].groupby("mode")
     }
     # A worker row grows with its lanes (coroutines in flight together), within limits.
-    heights = [min(sum(max(1.0, (lane.max() + 1) / 6) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
+    heights = [min(sum(max(1.0, (lane.max() + 1) / 3) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
     fig, axes = plt.subplots(
         len(modes), 1, figsize=(10, 0.5 + 0.3 * sum(heights)), sharex=True, squeeze=False,
         gridspec_kw={"height_ratios": heights}, layout="constrained",
@@ -245,9 +245,9 @@ def worker_timeline(
                 ax.barh(y[mine], (wall - busy)[mine], left=(bars["start_s"] * scale + busy)[mine],
                         height=height * 0.9, linewidth=0, **styles[label])  # fmt: skip
             ax.barh(y, busy, left=bars["start_s"] * scale, height=height * 0.9, color=colors, linewidth=0)
-            # An outline per task keeps one task's two parts together.
+            # An outline per task keeps its two parts together and marks where the next starts.
             ax.barh(y, wall, left=bars["start_s"] * scale, height=height * 0.9, fill=False,
-                    edgecolor=colors, linewidth=edge * 1.6)  # fmt: skip
+                    edgecolor=colors, linewidth=0.8)  # fmt: skip
         ax.set_ylim(workers - 0.5, -0.5)
         if workers <= 16:
             ax.set_yticks(range(workers), [f"worker {w}" for w in range(workers)])
