@@ -152,7 +152,7 @@ def contention(spin_ms: float = 150, quiet_ms: float = 100) -> Contention:
     quiet_ms: how long to watch /proc/stat before spinning (0–2000 ms; 0 skips it).
     """
     import parlab
-    from parlab.experiments._common import check_number
+    from parlab.checks import check_number
 
     spin_ms = check_number("spin_ms", spin_ms, 10, 2000)
     quiet_ms = check_number("quiet_ms", quiet_ms, 0, 2000)
