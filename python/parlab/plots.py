@@ -210,7 +210,7 @@ def worker_timeline(
         for mode, part in frame[frame["mode"].isin(modes)].groupby("mode")
     }
     # A worker row grows with its lanes (coroutines in flight together), within limits.
-    heights = [min(sum(max(1.0, (lane.max() + 1) / 6) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
+    heights = [min(sum(max(1.0, (lane.max() + 1) / 3) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
     fig, axes = plt.subplots(
         len(modes), 1, figsize=(10, 0.5 + 0.3 * sum(heights)), sharex=True, squeeze=False,
         gridspec_kw={"height_ratios": heights}, layout="constrained",
@@ -228,7 +228,7 @@ def worker_timeline(
             count = lane.max() + 1
             height = 0.8 / count
             colors = [
-                STEP_COLORS.get(value, palette(categories[value] % 10)) if color_by in ("step", "function")
+                STEP_COLORS.get(value, palette((categories[value] + 2) % 10)) if color_by in ("step", "function")
                 else palette(categories[value] % 10)
                 for value in bars[color_by]
             ]  # fmt: skip
@@ -245,9 +245,9 @@ def worker_timeline(
                 ax.barh(y[mine], (wall - busy)[mine], left=(bars["start_s"] * scale + busy)[mine],
                         height=height * 0.9, linewidth=0, **styles[label])  # fmt: skip
             ax.barh(y, busy, left=bars["start_s"] * scale, height=height * 0.9, color=colors, linewidth=0)
-            # An outline per task keeps one task's two parts together.
+            # An outline per task keeps its two parts together and marks where the next starts.
             ax.barh(y, wall, left=bars["start_s"] * scale, height=height * 0.9, fill=False,
-                    edgecolor=colors, linewidth=edge * 1.6)  # fmt: skip
+                    edgecolor=colors, linewidth=0.8)  # fmt: skip
         ax.set_ylim(workers - 0.5, -0.5)
         if workers <= 16:
             ax.set_yticks(range(workers), [f"worker {w}" for w in range(workers)])
@@ -261,7 +261,7 @@ def worker_timeline(
             text += f", computing {share:.0%} of the bars' time"
         ax.set_title(text, loc="left", fontsize=10)
     if color_by in ("step", "function") and len(categories) <= 10:
-        legend = {str(v): STEP_COLORS.get(v, palette(i % 10)) for v, i in categories.items()}
+        legend = {str(v): STEP_COLORS.get(v, palette((i + 2) % 10)) for v, i in categories.items()}
     elif color_by != "mode" and len(categories) <= 10:
         legend = {
             f"{color_by} {value}" if isinstance(value, int | np.integer) else str(value): palette(i % 10)
@@ -272,15 +272,12 @@ def worker_timeline(
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
     names = list(legend)
     if cpu and not legend:
-        handles, names = [plt.Rectangle((0, 0), 1, 1, color=palette(0))], ["computing (CPU time)"]
+        handles, names = [plt.Rectangle((0, 0), 1, 1, color="#777777")], ["solid: computing (CPU time)"]
     for label, style in styles.items():
         handles.append(plt.Rectangle((0, 0), 1, 1, **style))
         names.append(label)
-    if handles:
-        axes[0, 0].legend(
-            handles, names, loc="lower right", bbox_to_anchor=(1, 1), ncol=min(len(names), 4), fontsize=8,
-            frameon=False,
-        )  # fmt: skip
+    if handles:  # above the panels, where it cannot cover a bar or a title
+        fig.legend(handles, names, loc="outside upper center", ncol=min(len(names), 4), fontsize=8, frameon=False)
     axes[-1, 0].set_xlabel("steps" if steps else "time since the mode started (ms)")
     axes[-1, 0].set_xlim(left=0)
     return fig
