@@ -158,7 +158,9 @@ pub fn count_load_store(threads: usize, increments: u64, stop: &AtomicBool) -> R
     on_threads(threads, |_| {
         repeat(increments, stop, || {
             let n = counter.load(Relaxed);
-            counter.store(n + 1, Relaxed);
+            // black_box keeps the read and the write two instructions (x86 would otherwise
+            // fuse them into one `inc`, which a thread switch on one CPU cannot split).
+            counter.store(black_box(n) + 1, Relaxed);
         })
     })?;
     Ok(counter.into_inner())
