@@ -9,6 +9,8 @@ use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueErr
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+mod shared;
+
 /// The one place where a core error becomes a Python exception.
 fn to_py_err(err: core::Error) -> PyErr {
     match err {
@@ -425,5 +427,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fib_nogil, m)?)?;
     m.add_function(wrap_pyfunction!(fib_rayon, m)?)?;
     m.add_class::<HardwareInfo>()?;
+    shared::register(m)?;
     Ok(())
 }

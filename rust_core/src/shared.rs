@@ -317,7 +317,9 @@ pub fn lock_timeline(
         log.spans
     })?;
     let completed = *lock.lock() as usize;
-    Ok(lock_run(threads, rounds, per_thread, &clock, completed, stop))
+    Ok(lock_run(
+        threads, rounds, per_thread, &clock, completed, stop,
+    ))
 }
 
 // ---- 3. False sharing ------------------------------------------------------------------
@@ -436,10 +438,7 @@ impl FromStr for LockOrder {
             .into_iter()
             .find(|o| o.name() == s)
             .ok_or_else(|| {
-                Error::invalid(
-                    "order",
-                    format!("must be 'opposite' or 'same', got {s:?}"),
-                )
+                Error::invalid("order", format!("must be 'opposite' or 'same', got {s:?}"))
             })
     }
 }

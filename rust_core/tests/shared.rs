@@ -25,7 +25,10 @@ fn load_then_store_never_counts_more_than_expected() {
     // Whether it loses depends on timing (the notebooks show it); it can never gain.
     let run = count(Counter::LoadStore, 2, 100_000, &go()).unwrap();
     assert!(run.total <= run.expected() && run.total >= 100_000);
-    assert_eq!(count(Counter::LoadStore, 1, 1000, &go()).unwrap().total, 1000);
+    assert_eq!(
+        count(Counter::LoadStore, 1, 1000, &go()).unwrap().total,
+        1000
+    );
 }
 
 #[test]
@@ -41,7 +44,9 @@ fn counter_names_round_trip() {
         assert_eq!(c.name().parse::<Counter>().unwrap(), c);
     }
     let err = "atomic".parse::<Counter>().unwrap_err();
-    assert!(err.to_string().starts_with("counter: must be one of load-store"));
+    assert!(err
+        .to_string()
+        .starts_with("counter: must be one of load-store"));
 }
 
 #[test]
@@ -50,14 +55,26 @@ fn bad_arguments_name_the_parameter() {
         Error::InvalidParameter { name, .. } => name,
         other => panic!("{other}"),
     };
-    assert_eq!(name(count(Counter::Mutex, 0, 1, &go()).unwrap_err()), "threads");
-    assert_eq!(name(count(Counter::Mutex, 65, 1, &go()).unwrap_err()), "threads");
-    assert_eq!(name(count(Counter::Mutex, 1, 0, &go()).unwrap_err()), "increments");
+    assert_eq!(
+        name(count(Counter::Mutex, 0, 1, &go()).unwrap_err()),
+        "threads"
+    );
+    assert_eq!(
+        name(count(Counter::Mutex, 65, 1, &go()).unwrap_err()),
+        "threads"
+    );
+    assert_eq!(
+        name(count(Counter::Mutex, 1, 0, &go()).unwrap_err()),
+        "increments"
+    );
     assert_eq!(
         name(count(Counter::Mutex, 1, MAX_INCREMENTS + 1, &go()).unwrap_err()),
         "increments"
     );
-    assert_eq!(name(false_sharing(true, 9, 1, &go()).unwrap_err()), "threads");
+    assert_eq!(
+        name(false_sharing(true, 9, 1, &go()).unwrap_err()),
+        "threads"
+    );
     let long = Duration::from_secs(60);
     assert_eq!(
         name(lock_timeline(2, 0, Duration::ZERO, Duration::ZERO, &go()).unwrap_err()),
@@ -87,13 +104,23 @@ fn the_lock_timeline_shows_one_holder_at_a_time() {
     let holds = run.spans.iter().filter(|s| s.activity == Activity::Hold);
     assert_eq!(holds.count(), 150);
     // Every hold lasted at least its 50 µs.
-    assert!(run.time_in(Activity::Hold).iter().all(|&t| t >= 50.0 * 50.0));
+    assert!(run
+        .time_in(Activity::Hold)
+        .iter()
+        .all(|&t| t >= 50.0 * 50.0));
 }
 
 #[test]
 fn opposite_order_deadlocks_and_the_timeout_sees_it() {
     let timeout = Duration::from_millis(200);
-    let run = two_locks(LockOrder::Opposite, 2, Duration::from_millis(1), timeout, &go()).unwrap();
+    let run = two_locks(
+        LockOrder::Opposite,
+        2,
+        Duration::from_millis(1),
+        timeout,
+        &go(),
+    )
+    .unwrap();
     // Each round, both held their first lock and waited for the other's: someone gave up.
     let gave_up: Vec<&LockSpan> = run.spans.iter().filter(|s| s.timed_out).collect();
     assert!(gave_up.len() >= 2, "{:?}", run.spans);
@@ -142,10 +169,16 @@ fn every_histogram_agrees() {
     assert_eq!(reference.iter().sum::<u64>(), 90_000);
     assert_eq!(reference[255], 45 * 300); // each of 0..300 occurs 300 times; 255..300 in the last bin
     for threads in [1, 3] {
-        assert_eq!(histogram_shared(&values, 256, threads, &go()).unwrap(), reference);
+        assert_eq!(
+            histogram_shared(&values, 256, threads, &go()).unwrap(),
+            reference
+        );
         let (counts, messages) = histogram_channel(&values, 256, threads, &go()).unwrap();
         assert_eq!(counts, reference);
         assert_eq!(messages, values.len().div_ceil(BLOCK));
     }
-    assert_eq!(histogram_channel(&[], 4, 2, &go()).unwrap(), (vec![0; 4], 0));
+    assert_eq!(
+        histogram_channel(&[], 4, 2, &go()).unwrap(),
+        (vec![0; 4], 0)
+    );
 }
