@@ -293,3 +293,100 @@ def work_per_thread(runs: dict[str, RenderRun], ax: Axes | None = None, title: s
     if title:
         ax.set_title(title)
     return fig
+
+
+# ---- shared data (lesson 09) --------------------------------------------------------------
+
+ACTIVITY_COLORS = {"work": "#b8b8b8", "wait": "#d55e00", "hold": "#0072b2"}
+"""The colours of `lock_timeline`: grey for work without a lock, orange-red for waiting."""
+
+
+def lost_updates(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """What each way of counting counted (`method`, `total`) against what it should have
+    (`expected`): the lost updates are the red part of each bar."""
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    fig, ax = _axes(ax, (8, 1.2 + 0.5 * len(frame)))
+    y = np.arange(len(frame))
+    total, expected = frame["total"].to_numpy(float), frame["expected"].to_numpy(float)
+    ax.barh(y, total, color="#0072b2", height=0.6, label="counted")
+    ax.barh(y, expected - total, left=total, color="#d55e00", height=0.6, hatch="//", label="lost")
+    for row, (t, e) in enumerate(zip(total, expected, strict=True)):
+        lost = e - t
+        ax.annotate(f" lost {lost:,.0f} ({lost / e:.0%})" if lost else " none lost", (e, row), va="center", fontsize=8)
+    ax.set_yticks(y, frame["method"])
+    ax.set_ylim(len(frame) - 0.5, -0.5)
+    ax.set_xlim(0, expected.max() * 1.3)
+    ax.set_xlabel("final count")
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def throughput(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Increments per second (log scale) against threads, one line per counter (rows with
+    `counter`, `threads`, `per_second`, as `parlab.shared.throughput` returns)."""
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    fig, ax = _axes(ax, (7, 4.5))
+    for counter, rows in frame.groupby("counter", sort=False):
+        ax.plot(rows["threads"], rows["per_second"] / 1e6, "o-", label=str(counter))
+    ax.set_yscale("log")
+    ax.set_xticks(sorted(frame["threads"].unique()))
+    ax.set_xlabel("threads")
+    ax.set_ylabel("million increments per second (all threads)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def lock_timeline(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """One row per thread: grey work, orange-red waiting for a lock, blue holding it (the
+    lock's name on the bar when it fits). A wait that gave up is hatched and marked ✕."""
+    if frame.empty:
+        raise ValueError("frame: no spans to draw")
+    threads = int(frame.attrs.get("threads") or frame["thread_id"].max() + 1)
+    fig, ax = _axes(ax, (10, 1.4 + 0.55 * threads))
+    end_ms = float((frame["start_us"] + frame["duration_us"]).max()) / 1e3
+    for activity, color in ACTIVITY_COLORS.items():
+        rows = frame[frame["activity"] == activity]
+        hatch = ["xx" if t else "" for t in rows["timed_out"]]
+        bars = ax.barh(rows["thread_id"], rows["duration_us"] / 1e3, left=rows["start_us"] / 1e3, height=0.7,
+                       color=color, edgecolor="white", linewidth=0.3, label=activity)  # fmt: skip
+        for bar, h in zip(bars, hatch, strict=True):
+            bar.set_hatch(h)
+    for row in frame.itertuples():
+        middle = (row.start_us + row.duration_us / 2) / 1e3
+        if row.lock and row.lock != "lock" and row.duration_us / 1e3 > end_ms / 40:
+            label = f"{row.activity} {row.lock}" + (" ✕ gave up" if row.timed_out else "")
+            ax.annotate(label, (middle, row.thread_id), ha="center", va="center", fontsize=7, color="white")
+        elif row.timed_out:
+            ax.annotate("✕", (row.start_us / 1e3 + row.duration_us / 1e3, row.thread_id), ha="center", va="center")
+    ax.set_yticks(range(threads), [f"thread {t}" for t in range(threads)])
+    ax.set_ylim(threads - 0.5, -0.5)
+    ax.set_xlim(0, end_ms * 1.01)
+    ax.set_xlabel("time since the start (ms)")
+    ax.legend(fontsize=8, loc="upper right", ncol=3, bbox_to_anchor=(1, 1.25 + 0.1 / threads))
+    if title:
+        ax.set_title(title, loc="left")
+    return fig
+
+
+def false_sharing(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Increments per second of counters in one cache line against padded ones (rows with
+    `layout`, `stride_bytes`, `per_second`, as `parlab.shared.false_sharing` returns)."""
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    fig, ax = _axes(ax, (6, 3.5))
+    labels = [f"{r.layout}\n({r.stride_bytes} bytes apart)" for r in frame.itertuples()]
+    values = frame["per_second"].to_numpy(float) / 1e6
+    ax.bar(labels, values, color=["#d55e00", "#0072b2"][: len(frame)] + ["grey"] * (len(frame) - 2))
+    for x, value in enumerate(values):
+        ax.annotate(f"{value:,.0f} M/s", (x, value), ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("million increments per second")
+    if title:
+        ax.set_title(title)
+    return fig

@@ -182,3 +182,27 @@ fn every_histogram_agrees() {
         (vec![0; 4], 0)
     );
 }
+
+#[cfg(feature = "plot")]
+#[test]
+fn the_lock_timeline_draws_every_activity() {
+    let run = two_locks(
+        LockOrder::Opposite,
+        1,
+        Duration::from_millis(1),
+        Duration::from_millis(100),
+        &go(),
+    )
+    .unwrap();
+    let svg = parlab_core::plot::lock_timeline("two locks", &run).unwrap();
+    for text in [
+        "two locks",
+        "thread 0",
+        "thread 1",
+        "wait",
+        "hold",
+        "gave up",
+    ] {
+        assert!(svg.as_svg().contains(text), "{text}");
+    }
+}
