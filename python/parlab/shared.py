@@ -162,7 +162,9 @@ class SpanLog:
     def now(self) -> float:
         return time.perf_counter()
 
-    def add(self, thread_id: int, activity: str, lock: str, since: float, timed_out: bool = False, round: int = 0) -> None:
+    def add(
+        self, thread_id: int, activity: str, lock: str, since: float, timed_out: bool = False, round: int = 0
+    ) -> None:
         """Records that `thread_id` did `activity` ("work", "wait", "hold") on `lock` from `since` until now."""
         if activity not in ("work", "wait", "hold"):
             raise ValueError(f"activity: must be 'work', 'wait' or 'hold', got {activity!r}")
