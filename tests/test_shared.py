@@ -156,13 +156,13 @@ def test_span_log_records_python_threads():
 def test_plots_draw_the_measurements(tmp_path):
     counts = pd.DataFrame({"method": ["racy", "locked"], "expected": [100, 100], "total": [60, 100]})
     fig = plots.lost_updates(counts, title="lost")
-    assert [t.get_text() for t in fig.axes[0].texts] == [" lost 40 (40%)", " none lost"]
+    assert [t.get_text() for t in fig.axes[0].texts] == [" lost 40 of 100 (40%)", " none of 100 lost"]
     tp = shared.throughput(counters=("mutex", "fetch-add"), threads=(1, 2), increments=10_000, repeats=1)
     assert len(plots.throughput(tp).axes[0].lines) == 2
     stuck = shared.two_locks("opposite", rounds=1, hold_us=500, timeout_ms=50)
     fig = plots.lock_timeline(stuck, title="deadlock")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels == ["work", "wait", "hold"]
+    assert labels == ["work", "wait", "hold", "gave up"]
     assert any(p.get_hatch() == "xx" for p in fig.axes[0].patches)  # the wait that gave up
     fs = shared.false_sharing(threads=2, increments=10_000, repeats=1)
     assert len(plots.false_sharing(fs).axes[0].patches) == 2
