@@ -107,6 +107,8 @@ def fib_rayon(n: int, calls: int, workers: int) -> list[tuple[int, int, float, f
     """`calls` calls of fib(n) spread by rayon over `workers` threads: (call, worker, start_us, duration_us, value)."""
 
 # Shared data (python/src/shared.rs; `parlab.shared` wraps these).
+__all__ += ["cache_line_bytes", "shared_count", "shared_false_sharing", "shared_lock_timeline", "shared_two_locks"]
+
 def shared_count(counter: str, threads: int, increments: int) -> dict[str, Any]:
     """`threads` Rust threads each increment one shared counter `increments` times, the `counter` way."""
 
