@@ -199,8 +199,8 @@ fn the_lock_timeline_draws_every_activity() {
         "two locks",
         "thread 0",
         "thread 1",
-        "wait",
-        "hold",
+        "waiting for a lock",
+        "holding it",
         "gave up",
     ] {
         assert!(svg.as_svg().contains(text), "{text}");

@@ -17,16 +17,18 @@ fn color(activity: Activity) -> RGBColor {
 }
 
 /// One row per thread: grey work, orange-red waiting for a lock, blue holding it. A wait
-/// that gave up (timed out) ends in a black bar; a legend names the colours.
+/// that gave up (timed out) ends in a black bar; a row above the chart names the colours.
 pub fn lock_timeline(title: &str, run: &LockRun) -> Result<Chart> {
     let lanes = run.threads.max(1);
     let end_ms = (run.elapsed_us / 1e3).max(1e-3) * 1.02;
     let mut svg = String::new();
     {
         let root =
-            SVGBackend::with_string(&mut svg, (900, 120 + 34 * lanes as u32)).into_drawing_area();
+            SVGBackend::with_string(&mut svg, (900, 150 + 34 * lanes as u32)).into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
-        let mut chart = ChartBuilder::on(&root)
+        let (legend, body) = root.split_vertically(30);
+        draw_legend(&legend)?;
+        let mut chart = ChartBuilder::on(&body)
             .caption(title, ("sans-serif", 20))
             .margin(8)
             .x_label_area_size(32)
@@ -58,11 +60,7 @@ pub fn lock_timeline(title: &str, run: &LockRun) -> Result<Chart> {
                             )
                         }),
                 )
-                .map_err(drawing)?
-                .label(activity.name())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color(activity).filled())
-                });
+                .map_err(drawing)?;
         }
         // A timed-out wait ends in a black mark: there the thread gave up and let go.
         chart
@@ -73,16 +71,6 @@ pub fn lock_timeline(title: &str, run: &LockRun) -> Result<Chart> {
                     BLACK.filled(),
                 )
             }))
-            .map_err(drawing)?
-            .label("gave up (timeout)")
-            .legend(|(x, y)| Rectangle::new([(x + 5, y - 6), (x + 8, y + 6)], BLACK.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 13))
-            .draw()
             .map_err(drawing)?;
         let style = ("sans-serif", 14)
             .into_font()
@@ -100,4 +88,23 @@ pub fn lock_timeline(title: &str, run: &LockRun) -> Result<Chart> {
         root.present().map_err(drawing)?;
     }
     Ok(Chart { svg })
+}
+
+/// The colours' names in a row above the chart, where they cover no bar.
+fn draw_legend(area: &DrawingArea<SVGBackend, plotters::coord::Shift>) -> Result<()> {
+    let items = [
+        ("work", color(Activity::Work)),
+        ("waiting for a lock", color(Activity::Wait)),
+        ("holding it", color(Activity::Hold)),
+        ("gave up (timeout)", BLACK),
+    ];
+    let mut x = 90;
+    for (name, fill) in items {
+        area.draw(&Rectangle::new([(x, 10), (x + 14, 24)], fill.filled()))
+            .map_err(drawing)?;
+        area.draw(&Text::new(name, (x + 20, 10), ("sans-serif", 14)))
+            .map_err(drawing)?;
+        x += 40 + 8 * name.len() as i32;
+    }
+    Ok(())
 }
