@@ -34,6 +34,12 @@ fn cancellable<T: Send>(
     }
 }
 
+/// A count from Python (threads, rounds): negative values reach the core's range check by name.
+fn count(name: &'static str, value: i64) -> Result<usize, core::Error> {
+    usize::try_from(value)
+        .map_err(|_| core::Error::invalid(name, format!("must be at least 1, got {value}")))
+}
+
 fn positive(name: &'static str, value: i64) -> Result<u64, core::Error> {
     u64::try_from(value)
         .ok()
@@ -100,7 +106,7 @@ fn shared_count<'py>(
     increments: i64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let counter: core::shared::Counter = counter.parse().map_err(to_py_err)?;
-    let threads = crate::count("threads", threads).map_err(to_py_err)?;
+    let threads = count("threads", threads).map_err(to_py_err)?;
     let increments = positive("increments", increments).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
         core::shared::count(counter, threads, increments, stop)
@@ -125,8 +131,8 @@ fn shared_lock_timeline<'py>(
     work_us: f64,
     hold_us: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let threads = crate::count("threads", threads).map_err(to_py_err)?;
-    let rounds = crate::count("rounds", rounds).map_err(to_py_err)?;
+    let threads = count("threads", threads).map_err(to_py_err)?;
+    let rounds = count("rounds", rounds).map_err(to_py_err)?;
     let work = duration("work_us", work_us, 1e-6).map_err(to_py_err)?;
     let hold = duration("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
@@ -145,7 +151,7 @@ fn shared_two_locks<'py>(
     timeout_ms: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
     let order: core::shared::LockOrder = order.parse().map_err(to_py_err)?;
-    let rounds = crate::count("rounds", rounds).map_err(to_py_err)?;
+    let rounds = count("rounds", rounds).map_err(to_py_err)?;
     let hold = duration("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
     let timeout = duration("timeout_ms", timeout_ms, 1e-3).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
@@ -162,7 +168,7 @@ fn shared_false_sharing<'py>(
     threads: i64,
     increments: i64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let threads = crate::count("threads", threads).map_err(to_py_err)?;
+    let threads = count("threads", threads).map_err(to_py_err)?;
     let increments = positive("increments", increments).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
         core::shared::false_sharing(padded, threads, increments, stop)
