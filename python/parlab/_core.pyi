@@ -144,3 +144,21 @@ def fib_nogil(n: int) -> int:
 
 def fib_rayon(n: int, calls: int, workers: int) -> list[tuple[int, int, float, float, int]]:
     """`calls` calls of fib(n) spread by rayon over `workers` threads: (call, worker, start_us, duration_us, value)."""
+
+# Shared data (python/src/shared.rs; `parlab.shared` wraps these).
+__all__ += ["cache_line_bytes", "shared_count", "shared_false_sharing", "shared_lock_timeline", "shared_two_locks"]
+
+def shared_count(counter: str, threads: int, increments: int) -> dict[str, Any]:
+    """`threads` Rust threads each increment one shared counter `increments` times, the `counter` way."""
+
+def shared_lock_timeline(threads: int, rounds: int, work_us: float, hold_us: float) -> dict[str, Any]:
+    """Rounds of work, then a wait for one lock and a hold of it, every span recorded."""
+
+def shared_two_locks(order: str, rounds: int, hold_us: float, timeout_ms: float) -> dict[str, Any]:
+    """Two threads take locks A and B in `order` ("opposite" or "same"); every wait times out."""
+
+def shared_false_sharing(padded: bool, threads: int, increments: int) -> dict[str, Any]:
+    """Each thread increments its own counter: all in one cache line, or padded apart."""
+
+def cache_line_bytes() -> int | None:
+    """The CPU's cache line size in bytes, where the operating system says."""

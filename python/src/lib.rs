@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 mod args;
+mod shared;
 
 /// The one place where a core error becomes a Python exception.
 pub(crate) fn to_py_err(err: core::Error) -> PyErr {
@@ -518,5 +519,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fib_nogil, m)?)?;
     m.add_function(wrap_pyfunction!(fib_rayon, m)?)?;
     m.add_class::<HardwareInfo>()?;
+    shared::register(m)?;
     Ok(())
 }

@@ -28,6 +28,7 @@ pub mod net;
 pub mod plot;
 pub mod render;
 pub mod schedule;
+pub mod shared;
 pub mod tiles;
 pub mod timeline;
 pub mod workloads;
