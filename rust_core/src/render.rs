@@ -125,6 +125,28 @@ impl RenderConfig {
     }
 }
 
+impl Viewport {
+    /// A viewport must be finite and non-empty: anything else renders nonsense.
+    pub fn validate(&self) -> Result<()> {
+        let corners = [self.re_min, self.re_max, self.im_min, self.im_max];
+        if corners.iter().any(|v| !v.is_finite()) {
+            return Err(Error::invalid(
+                "viewport",
+                format!("every bound must be a finite number, got {corners:?}"),
+            ));
+        }
+        if self.re_min >= self.re_max || self.im_min >= self.im_max {
+            return Err(Error::invalid(
+                "viewport",
+                format!(
+                    "must be non-empty: need re_min < re_max and im_min < im_max, got {corners:?}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Frame {
     /// Checks the image size, the iteration limit and the viewport.
     pub fn validate(&self) -> Result<()> {
@@ -200,23 +222,7 @@ pub fn render_one_tile(
     let kernel = kernel.resolve()?;
     let never = AtomicBool::new(false);
     let render = |part: &Tile, out: &mut Vec<u32>| {
-        let Frame {
-            view,
-            width,
-            height,
-            max_iter,
-        } = frame;
-        render_tile_with(
-            kernel,
-            interior_shortcut,
-            view,
-            *width,
-            *height,
-            part,
-            *max_iter,
-            &never,
-            out,
-        )
+        render_tile_with(kernel, interior_shortcut, frame, part, &never, out)
     };
     // Parts of at most PART_ITERATIONS in the worst case (every pixel reaching max_iter).
     let row_cost = tile.w as u64 * u64::from(frame.max_iter);
@@ -329,6 +335,7 @@ pub fn render_with(
     let mut records = Vec::with_capacity(tiles.len());
     let job = Job {
         config,
+        frame: config.frame(),
         kernel,
         clock: RunClock::start(),
         stop: AtomicBool::new(false),
@@ -404,6 +411,7 @@ pub fn render_with(
 /// The state all workers of one render share.
 struct Job<'a> {
     config: &'a RenderConfig,
+    frame: Frame,
     /// `config.kernel`, resolved once for the whole run.
     kernel: Kernel,
     clock: RunClock,
@@ -426,16 +434,13 @@ impl Job<'_> {
                 return None;
             }
         }
-        let c = self.config;
         let mut pixels = Vec::new();
+        let shortcut = self.config.interior_shortcut;
         let work = render_tile_with(
             self.kernel,
-            c.interior_shortcut,
-            &c.viewport,
-            c.width,
-            c.height,
+            shortcut,
+            &self.frame,
             tile,
-            c.max_iter,
             &self.stop,
             &mut pixels,
         )
