@@ -54,6 +54,7 @@ format: setup ## Apply rustfmt and ruff format
 bench: setup $(VENV)/.bench ## Criterion benches of the core, then the Python benchmark table
 	cargo bench -p parlab_core --bench strategies
 	$(PY) -m parlab.bench
+	$(PY) -m parlab.bench_trace
 
 lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv
 	rm -rf build/lock && $(PYTHON) -m venv build/lock

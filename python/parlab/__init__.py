@@ -22,7 +22,9 @@ from parlab._core import (
     hardware,
     render_tile,
 )
+from parlab.contention import Contention, contention
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
+from parlab.trace import to_trace, trace
 
 _SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
 
@@ -41,15 +43,19 @@ __all__ = [
     "KERNELS",
     "MAX_TILES",
     "STRATEGIES",
+    "Contention",
     "HardwareInfo",
     "RenderRun",
     "TaskRecord",
     "__version__",
     "available_kernels",
     "calibrated_size",
+    "contention",
     "default_threads",
     "escape_time",
     "hardware",
     "render",
     "render_tile",
+    "to_trace",
+    "trace",
 ]
