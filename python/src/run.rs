@@ -140,7 +140,7 @@ impl TaskRecord {
     /// The record as a plain dict (JSON-ready), keyed like the constructor.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        let values = self.fields().into_pyobject(py)?;
+        let values = fields(&self.0).into_pyobject(py)?;
         for (name, value) in RECORD_COLUMNS.iter().zip(values.iter()) {
             d.set_item(name, value)?;
         }
@@ -148,7 +148,7 @@ impl TaskRecord {
     }
 
     fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyType>, RecordFields) {
-        (slf.get_type(), slf.get().fields())
+        (slf.get_type(), fields(&slf.get().0))
     }
 
     fn __repr__(&self) -> String {
@@ -170,22 +170,20 @@ const RECORD_COLUMNS: [&str; 10] = [
     "iterations",
 ];
 
-impl TaskRecord {
-    fn fields(&self) -> RecordFields {
-        let r = &self.0;
-        (
-            r.task_id,
-            r.thread_id,
-            r.tile_x,
-            r.tile_y,
-            r.tile_w,
-            r.tile_h,
-            r.start_us,
-            r.duration_us,
-            r.pixels,
-            r.iterations,
-        )
-    }
+/// A record's fields in [`RECORD_COLUMNS`] order.
+fn fields(r: &core::TaskRecord) -> RecordFields {
+    (
+        r.task_id,
+        r.thread_id,
+        r.tile_x,
+        r.tile_y,
+        r.tile_w,
+        r.tile_h,
+        r.start_us,
+        r.duration_us,
+        r.pixels,
+        r.iterations,
+    )
 }
 
 /// The result of `render`: the image, the timeline and how the run ended.
@@ -311,51 +309,25 @@ impl RenderRun {
 
     /// The records as a pandas DataFrame, one row per tile, with `end_us` added.
     fn to_frame<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let columns = PyDict::new(py);
-        let records = &self.run.records;
-        let ints = |f: fn(&core::TaskRecord) -> usize| -> Vec<i64> {
-            records.iter().map(|r| f(r) as i64).collect()
-        };
-        columns.set_item("task_id", PyArray1::from_vec(py, ints(|r| r.task_id)))?;
-        columns.set_item("thread_id", PyArray1::from_vec(py, ints(|r| r.thread_id)))?;
-        columns.set_item("tile_x", PyArray1::from_vec(py, ints(|r| r.tile_x)))?;
-        columns.set_item("tile_y", PyArray1::from_vec(py, ints(|r| r.tile_y)))?;
-        columns.set_item("tile_w", PyArray1::from_vec(py, ints(|r| r.tile_w)))?;
-        columns.set_item("tile_h", PyArray1::from_vec(py, ints(|r| r.tile_h)))?;
-        let floats =
-            |f: fn(&core::TaskRecord) -> f64| -> Vec<f64> { records.iter().map(f).collect() };
-        columns.set_item("start_us", PyArray1::from_vec(py, floats(|r| r.start_us)))?;
-        columns.set_item(
-            "duration_us",
-            PyArray1::from_vec(py, floats(|r| r.duration_us)),
-        )?;
-        columns.set_item("pixels", PyArray1::from_vec(py, ints(|r| r.pixels)))?;
-        let work: Vec<i64> = records.iter().map(|r| r.iterations as i64).collect();
-        columns.set_item("iterations", PyArray1::from_vec(py, work))?;
-        columns.set_item("end_us", PyArray1::from_vec(py, floats(|r| r.end_us())))?;
-        py.import("pandas")?.call_method1("DataFrame", (columns,))
+        let rows: Vec<RecordFields> = self.run.records.iter().map(fields).collect();
+        let frame = data_frame(py, rows, &RECORD_COLUMNS, None)?;
+        let end = frame
+            .get_item("start_us")?
+            .add(frame.get_item("duration_us")?)?;
+        frame.set_item("end_us", end)?;
+        Ok(frame)
     }
 
     /// One row per thread (index `thread_id`): tiles rendered, busy and idle time (ms),
     /// and iterations, from the core's `per_thread()`.
     fn per_thread<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let stats = self.run.per_thread().0;
-        let columns = PyDict::new(py);
-        let tiles: Vec<i64> = stats.iter().map(|t| t.tiles as i64).collect();
-        let busy: Vec<f64> = stats.iter().map(|t| t.busy_us / 1e3).collect();
-        let work: Vec<i64> = stats.iter().map(|t| t.iterations as i64).collect();
-        let idle: Vec<f64> = stats.iter().map(|t| t.idle_us / 1e3).collect();
-        columns.set_item("tiles", PyArray1::from_vec(py, tiles))?;
-        columns.set_item("busy_ms", PyArray1::from_vec(py, busy))?;
-        columns.set_item("iterations", PyArray1::from_vec(py, work))?;
-        columns.set_item("idle_ms", PyArray1::from_vec(py, idle))?;
-        let pandas = py.import("pandas")?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("name", "thread_id")?;
-        let index = pandas.call_method("RangeIndex", (stats.len(),), Some(&kwargs))?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item("index", index)?;
-        pandas.call_method("DataFrame", (columns,), Some(&kwargs))
+        let rows: Vec<(usize, f64, u64, f64)> = stats
+            .iter()
+            .map(|t| (t.tiles, t.busy_us / 1e3, t.iterations, t.idle_us / 1e3))
+            .collect();
+        let columns = ["tiles", "busy_ms", "iterations", "idle_ms"];
+        data_frame(py, rows, &columns, Some("thread_id"))
     }
 
     /// The busiest thread's busy time over the average thread's: 1.0 is a perfect balance.
@@ -392,6 +364,26 @@ impl RenderRun {
     fn __repr__(&self) -> String {
         self.run.to_string()
     }
+}
+
+/// A pandas DataFrame of `rows` (tuples) with these column names; with `index`, the rows
+/// are numbered 0..n under that name.
+fn data_frame<'py, T: IntoPyObject<'py>>(
+    py: Python<'py>,
+    rows: Vec<T>,
+    columns: &[&str],
+    index: Option<&str>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let pandas = py.import("pandas")?;
+    let kwargs = PyDict::new(py);
+    kwargs.set_item("columns", columns)?;
+    if let Some(name) = index {
+        let numbered = PyDict::new(py);
+        numbered.set_item("name", name)?;
+        let range = pandas.call_method("RangeIndex", (rows.len(),), Some(&numbered))?;
+        kwargs.set_item("index", range)?;
+    }
+    pandas.call_method("DataFrame", (rows,), Some(&kwargs))
 }
 
 /// Calls `on_tile(record)` or, with `tile_pixels`, `on_tile(record, pixels)`.
