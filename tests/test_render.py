@@ -354,32 +354,41 @@ def test_numpy_numbers_work_everywhere():
 
 @pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="needs per-thread CPU clocks")
 def test_two_threads_really_compute_tiles_at_the_same_time():
-    """While a worker thread is inside render_tile, the main thread runs Python code and
-    sees the worker's CPU clock advance: the GIL is released while the tile is computed.
-    Were it held, the main thread could run no bytecode during the computation and would
-    see the worker's CPU clock stand still between its own steps (no timing is asserted)."""
-    started, done = threading.Event(), threading.Event()
-    spent = []
+    """Two worker threads each render half of an image while the main thread runs Python
+    code and watches their CPU clocks: both advance while it runs, so neither tile holds
+    the GIL and the two compute at once. Were the GIL held during a tile, no other Python
+    thread could run meanwhile: the main thread would see the clocks stand still between
+    its own steps, and the workers would take turns (no timing is asserted)."""
+    view = dict(width=600, height=600, max_iter=3000, kernel="scalar")
+    halves = [(0, 0, 600, 300), (0, 300, 600, 300)]
+    ready, done = threading.Barrier(3), [threading.Event() for _ in halves]
+    spent, tiles = [0.0, 0.0], [None, None]
 
-    def worker():
-        started.set()
+    def worker(k):
+        ready.wait()
         before = time.thread_time()
-        parlab.render_tile(0, 0, 600, 600, width=600, height=600, max_iter=3000, kernel="scalar")
-        spent.append(time.thread_time() - before)
-        done.set()
+        tiles[k] = parlab.render_tile(*halves[k], **view)
+        spent[k] = time.thread_time() - before
+        done[k].set()
 
-    thread = threading.Thread(target=worker)
-    thread.start()
-    started.wait()
-    clock = time.pthread_getcpuclockid(thread.ident)
-    seen = [time.clock_gettime(clock)]
-    while not done.is_set():
-        seen.append(time.clock_gettime(clock))  # bytecode of this thread, during the tile
-    thread.join()
-    # The worker's CPU time that passed between two steps of this thread's loop.
-    overlapped = seen[-1] - seen[0]
-    assert spent[0] > 0
-    assert overlapped > 0.5 * spent[0], (overlapped, spent[0], len(seen))
+    workers = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+    for w in workers:
+        w.start()
+    ready.wait()
+    clocks = [time.pthread_getcpuclockid(w.ident) for w in workers]
+    first = [time.clock_gettime(c) for c in clocks]
+    last = list(first)
+    while not all(d.is_set() for d in done):
+        for k, c in enumerate(clocks):
+            if not done[k].is_set():
+                last[k] = time.clock_gettime(c)  # bytecode of this thread, during the tiles
+    for w in workers:
+        w.join()
+    # Each worker's CPU time that passed between two steps of this thread's loop.
+    for k in range(2):
+        assert spent[k] > 0 and last[k] - first[k] > 0.25 * spent[k], (k, last[k] - first[k], spent[k])
+    image = parlab.render(**view, tile_w=100, tile_h=100, threads=2).iterations
+    np.testing.assert_array_equal(np.vstack(tiles), image)
 
 
 def test_a_run_pickles_and_frames_the_same_after_a_round_trip():
