@@ -17,6 +17,7 @@
 //! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
 
 pub mod cancel;
+pub mod chrome_trace;
 pub mod display;
 pub mod error;
 pub mod hardware;
