@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from parlab.speedup import SpeedupResult
-    from parlab.tiles import RenderRun
+    from parlab import RenderRun
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
