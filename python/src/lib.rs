@@ -13,7 +13,10 @@ use pyo3::types::{PyDict, PyTuple};
 fn to_py_err(err: core::Error) -> PyErr {
     match err {
         core::Error::InvalidParameter { .. } => PyValueError::new_err(err.to_string()),
-        core::Error::Cancelled | core::Error::ThreadPool(_) | core::Error::Output(_) => {
+        core::Error::Cancelled
+        | core::Error::ThreadPool(_)
+        | core::Error::Output(_)
+        | core::Error::Network(_) => {
             PyRuntimeError::new_err(err.to_string())
         }
     }
@@ -392,7 +395,7 @@ fn fib_rayon(py: Python<'_>, n: u32, calls: usize, workers: usize) -> PyResult<V
     let records = outcome.map_err(to_py_err)?;
     Ok(records
         .into_iter()
-        .map(|r| (r.call, r.thread_id, r.start_us, r.duration_us, r.value))
+        .map(|s| (s.id, s.worker, s.start_us, s.duration_us, s.work as u64))
         .collect())
 }
 

@@ -41,4 +41,4 @@ pub use render::{
 };
 pub use schedule::Strategy;
 pub use tiles::{tile_count, tile_grid, Tile};
-pub use timeline::TaskRecord;
+pub use timeline::{Span, TaskRecord};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::timeline::{micros, RunClock};
+use crate::timeline::{micros, RunClock, Span};
 
 /// The largest `n` accepted where a caller could otherwise wait for minutes.
 pub const MAX_FIB_N: u32 = 40;
@@ -79,16 +79,6 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
     (value, best)
 }
 
-/// One call of a batch: which pool thread ran it and when (µs since the batch started).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CallRecord {
-    pub call: usize,
-    pub thread_id: usize,
-    pub start_us: f64,
-    pub duration_us: f64,
-    pub value: u64,
-}
-
 /// Checks `n` against [`MAX_FIB_N`].
 pub fn check_fib_n(n: u32) -> Result<()> {
     if n > MAX_FIB_N {
@@ -101,13 +91,10 @@ pub fn check_fib_n(n: u32) -> Result<()> {
 }
 
 /// `calls` independent calls of `fib(n)` spread by rayon over a local pool of `threads`
-/// threads. Calls not yet started when `stop` is raised are skipped (and not recorded).
-pub fn fib_calls(
-    n: u32,
-    calls: usize,
-    threads: usize,
-    stop: &AtomicBool,
-) -> Result<Vec<CallRecord>> {
+/// threads, one [`Span`] per call (by start time): `id` is the call, `worker` the pool
+/// thread, and `work` the value, which for this `fib` is also the number of leaves of its
+/// recursion. Calls not yet started when `stop` is raised are skipped (and not recorded).
+pub fn fib_calls(n: u32, calls: usize, threads: usize, stop: &AtomicBool) -> Result<Vec<Span>> {
     check_fib_n(n)?;
     if !(1..=crate::render::MAX_THREADS).contains(&threads) {
         return Err(Error::invalid(
@@ -119,7 +106,7 @@ pub fn fib_calls(
         ));
     }
     let clock = RunClock::start();
-    let mut records: Vec<CallRecord> = crate::schedule::local_pool(threads, |pool| {
+    let mut records: Vec<Span> = crate::schedule::local_pool(threads, |pool| {
         pool.install(|| {
             (0..calls)
                 .into_par_iter()
@@ -129,12 +116,13 @@ pub fn fib_calls(
                     }
                     let start = Instant::now();
                     let value = fib(n);
-                    Some(CallRecord {
-                        call,
-                        thread_id: rayon::current_thread_index().unwrap_or(0),
+                    Some(Span {
+                        worker: rayon::current_thread_index().unwrap_or(0),
+                        id: call,
                         start_us: clock.micros_at(start),
                         duration_us: micros(start.elapsed()),
-                        value,
+                        label: format!("fib({n})"),
+                        work: value as f64,
                     })
                 })
                 .collect()
@@ -196,12 +184,12 @@ mod tests {
     fn calls_are_spread_and_recorded_once() {
         let stop = AtomicBool::new(false);
         let records = fib_calls(15, 40, 3, &stop).unwrap();
-        let mut calls: Vec<usize> = records.iter().map(|r| r.call).collect();
+        let mut calls: Vec<usize> = records.iter().map(|r| r.id).collect();
         calls.sort();
         assert_eq!(calls, (0..40).collect::<Vec<_>>());
         assert!(records
             .iter()
-            .all(|r| r.thread_id < 3 && r.value == fib(15)));
+            .all(|r| r.worker < 3 && r.work == fib(15) as f64 && r.label == "fib(15)"));
     }
 
     #[test]
@@ -232,9 +220,19 @@ mod tests {
             },
         );
         assert!(asked && value > 0 && ticks == 3);
-        let (value, asked) = run_cancellable(|_| 7, || ControlFlow::Break(()));
-        assert_eq!(value, 7);
-        assert!(!asked || value == 7);
+        // `asked` reports only whether on_tick broke; the job's own result comes back.
+        let (value, asked) = run_cancellable(|_| 7, || ControlFlow::Continue(()));
+        assert_eq!((value, asked), (7, false));
+        let (value, asked) = run_cancellable(
+            |stop| {
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                7
+            },
+            || ControlFlow::Break(()),
+        );
+        assert_eq!((value, asked), (7, true));
     }
 
     #[test]
