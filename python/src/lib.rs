@@ -16,9 +16,7 @@ fn to_py_err(err: core::Error) -> PyErr {
         core::Error::Cancelled
         | core::Error::ThreadPool(_)
         | core::Error::Output(_)
-        | core::Error::Network(_) => {
-            PyRuntimeError::new_err(err.to_string())
-        }
+        | core::Error::Network(_) => PyRuntimeError::new_err(err.to_string()),
     }
 }
 
