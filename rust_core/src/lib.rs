@@ -27,6 +27,7 @@ pub mod net;
 pub mod plot;
 pub mod render;
 pub mod schedule;
+pub mod source;
 pub mod tiles;
 pub mod timeline;
 pub mod workloads;
