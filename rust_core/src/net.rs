@@ -21,6 +21,9 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+/// The async runtime of this lesson, for notebooks that write their own async code.
+pub use tokio;
+
 use crate::display::evcxr_show;
 use crate::error::{Error, Result};
 use crate::schedule;

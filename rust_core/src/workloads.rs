@@ -79,6 +79,32 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
     (value, best)
 }
 
+/// How many CPUs' worth of computation `threads` threads get right now: `threads` calls of
+/// `fib(30)` one after another on this thread, then at once on `threads` threads, and the
+/// ratio of the two times (best of `runs` each, alternated so that a change of load hits
+/// both). With `threads` free cores it is close to `threads`; on one CPU, or on a machine
+/// busy with other work, less. A lesson compares its speedups with this, measured, rather
+/// than with a promise.
+pub fn capacity(threads: usize, runs: usize) -> f64 {
+    let job = || {
+        std::hint::black_box(fib(std::hint::black_box(30)));
+    };
+    let (mut alone, mut together) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..runs.max(1) {
+        let (_, t) = timed(|| (0..threads).for_each(|_| job()));
+        alone = alone.min(t.as_secs_f64());
+        let (_, t) = timed(|| {
+            thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(job);
+                }
+            })
+        });
+        together = together.min(t.as_secs_f64());
+    }
+    alone / together
+}
+
 /// Checks `n` against [`MAX_FIB_N`].
 pub fn check_fib_n(n: u32) -> Result<()> {
     if n > MAX_FIB_N {
@@ -260,6 +286,15 @@ mod tests {
                 "join on 2 threads {n}"
             );
         }
+    }
+
+    #[test]
+    fn capacity_of_one_thread_is_one() {
+        // One thread alone or "at once" is the same work on one thread: a ratio near 1
+        // (generous bounds: a debug build on a busy machine).
+        let c = capacity(1, 3);
+        assert!((0.5..2.0).contains(&c), "{c}");
+        assert!(capacity(2, 1) > 0.0);
     }
 
     #[test]

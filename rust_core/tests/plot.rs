@@ -189,6 +189,12 @@ fn speedup_curve_needs_a_one_thread_time() {
         &plot::speedup("fib(32), rayon::join", &times, Some(2.0)).unwrap(),
     );
     assert!(svg.contains("ideal") && svg.contains("measured") && svg.contains("limit"));
+    let lines = [("predicted: 1 CPU", 1.0), ("measured now: 1.6", 1.6)];
+    let svg = svg_file(
+        "speedup_lines.svg",
+        &plot::speedup_lines("two limits", &times, &lines).unwrap(),
+    );
+    assert!(svg.contains("predicted: 1 CPU") && svg.contains("measured now: 1.6"));
     let err = plot::speedup("no base", &[(2, 1.0)], None).unwrap_err();
     assert!(err.to_string().starts_with("times:"), "{err}");
 }

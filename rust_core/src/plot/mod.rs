@@ -31,7 +31,7 @@ mod gantt;
 mod image;
 
 pub use crate::timeline::Span;
-pub use bars::{grouped_bars, speedup};
+pub use bars::{grouped_bars, speedup, speedup_lines};
 pub use gantt::{compare_timelines, run_title, spans_timeline, timeline, MIN_BAR_PX, TILE_SHADING};
 pub use image::{color_of, mandelbrot};
 
