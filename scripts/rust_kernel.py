@@ -51,9 +51,7 @@ def first_cells(notebooks: list[Path]) -> dict[str, list[Path]]:
 
 def run(nb: nbformat.NotebookNode, cwd: Path, kernel: str = KERNEL) -> tuple[float, float]:
     """Runs `nb` in `cwd`; returns (seconds to the end of the first code cell, to the end)."""
-    client = NotebookClient(
-        nb, kernel_name=kernel, timeout=900, resources={"metadata": {"path": str(cwd)}}
-    )
+    client = NotebookClient(nb, kernel_name=kernel, timeout=900, resources={"metadata": {"path": str(cwd)}})
     start = time.perf_counter()
     first: list[float] = []
 
