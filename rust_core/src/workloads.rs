@@ -289,12 +289,12 @@ mod tests {
     }
 
     #[test]
-    fn capacity_of_one_thread_is_one() {
-        // One thread alone or "at once" is the same work on one thread: a ratio near 1
-        // (generous bounds: a debug build on a busy machine).
-        let c = capacity(1, 3);
-        assert!((0.5..2.0).contains(&c), "{c}");
-        assert!(capacity(2, 1) > 0.0);
+    fn capacity_is_a_finite_ratio() {
+        // A timing: only its shape is tested here (no timed assertion in the test suite).
+        for threads in [1, 2] {
+            let c = capacity(threads, 1);
+            assert!(c.is_finite() && c > 0.0, "{c}");
+        }
     }
 
     #[test]
