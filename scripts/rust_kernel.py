@@ -55,11 +55,11 @@ def run(nb: nbformat.NotebookNode, cwd: Path, kernel: str = KERNEL) -> tuple[flo
     start = time.perf_counter()
     first: list[float] = []
 
-    def on_complete(cell: nbformat.NotebookNode, **_: object) -> None:
+    def on_executed(cell: nbformat.NotebookNode, **_: object) -> None:
         if cell.cell_type == "code" and not first:
             first.append(time.perf_counter() - start)
 
-    client.on_cell_complete = on_complete
+    client.on_cell_executed = on_executed
     client.execute()
     return first[0], time.perf_counter() - start
 
