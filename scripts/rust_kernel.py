@@ -4,6 +4,7 @@
     python scripts/rust_kernel.py bench           # time every Rust notebook, as set up
     python scripts/rust_kernel.py bench --state cold     # ... with empty caches
     python scripts/rust_kernel.py bench --state no-slot  # ... in a fresh build directory
+    python scripts/rust_kernel.py bench --first-only     # only the first cells
 
 A Rust notebook's first cell (`:dep parlab_core = { path = ..., features = [...] }`)
 compiles the core and its dependencies. `warm` runs each distinct first cell once through
@@ -88,7 +89,7 @@ def kernel_copy(state: str, into: Path) -> None:
     (target / "kernel.json").write_text(json.dumps(data, indent=2))
 
 
-def bench(state: str, notebooks: list[Path]) -> None:
+def bench(state: str, notebooks: list[Path], first_only: bool = False) -> None:
     cpu = platform.processor() or platform.machine()
     for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
         if line.startswith("model name"):
@@ -106,7 +107,10 @@ def bench(state: str, notebooks: list[Path]) -> None:
                 for sub in ("cache", "slots"):
                     shutil.rmtree(Path(tmp) / sub, ignore_errors=True)
             load_before = os.getloadavg()[0]
-            first, whole = run(nbformat.read(path, as_version=4), path.parent)
+            nb = nbformat.read(path, as_version=4)
+            if first_only:  # a quick comparison of set-ups: the notebook up to its first code cell
+                nb.cells = nb.cells[: next(i for i, c in enumerate(nb.cells) if c.cell_type == "code") + 1]
+            first, whole = run(nb, path.parent)
             load_after = os.getloadavg()[0]
             print(f"{path.stem:<32} {first:>9.1f} s {whole:>7.1f} s  {load_before:.1f} → {load_after:.1f}")
 
@@ -117,12 +121,13 @@ def main() -> int:
     sub.add_parser("warm", help="run each distinct first cell once")
     timing = sub.add_parser("bench", help="time every Rust notebook")
     timing.add_argument("--state", choices=["warm", "cold", "no-slot"], default="warm")
+    timing.add_argument("--first-only", action="store_true", help="run only each notebook's first code cell")
     timing.add_argument("notebooks", nargs="*", type=Path)
     args = parser.parse_args()
     if args.command == "warm":
         warm()
     else:
-        bench(args.state, args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb")))
+        bench(args.state, args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb")), args.first_only)
     return 0
 
 
