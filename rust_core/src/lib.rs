@@ -16,6 +16,7 @@
 //!
 //! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
 
+pub mod chrome_trace;
 pub mod display;
 pub mod error;
 pub mod hardware;
@@ -36,9 +37,10 @@ pub use display::{PerThread, RecordTable, ThreadStats};
 pub use error::{Error, Result};
 pub use hardware::{detect, HardwareInfo};
 pub use kernels::{is_interior, render_tile_with, Kernel};
-pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Viewport};
+pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Frame, Viewport};
 pub use render::{
-    default_threads, render, render_with, time_limit_from_ms, Event, RenderConfig, RenderRun,
+    default_threads, render, render_one_tile, render_with, time_limit_from_ms, Event, RenderConfig,
+    RenderRun, MAX_ITER, MAX_PIXELS, MAX_THREADS, MAX_TILES,
 };
 pub use schedule::Strategy;
 pub use tiles::{tile_count, tile_grid, Tile};
