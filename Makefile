@@ -22,7 +22,7 @@ RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml pyt
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION) ## Create .venv, install pinned packages, build the extension, register kernels
+setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(VENV)/.rust-warm ## Create .venv, install pinned packages, build the extension, register kernels
 
 lab: setup ## Set up, then start JupyterLab on notebooks/
 	jupyter lab --notebook-dir=notebooks
@@ -62,6 +62,7 @@ bench: setup $(VENV)/.bench ## Criterion benches of the core, the Python benchma
 	$(PY) -m parlab.bench
 	$(PY) -m parlab.bench_trace
 	$(PY) -m parlab.bench_claims
+	$(PY) scripts/rust_kernel.py bench
 
 lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
@@ -93,9 +94,14 @@ $(VENV)/.kernels: $(VENV)/.packages
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (parlab)"
 	touch $@
 
-$(VENV)/.rust-kernel-$(EVCXR_VERSION): scripts/install-rust-kernel.sh | $(VENV)/.packages
+$(VENV)/.rust-kernel-$(EVCXR_VERSION): scripts/install-rust-kernel.sh scripts/rust-kernel-launch.sh | $(VENV)/.packages
 	rm -f $(VENV)/.rust-kernel-*
 	scripts/install-rust-kernel.sh $(EVCXR_VERSION) $(VENV)
+	touch $@
+
+# Compile the Rust notebooks' first cells once, so that a student's first cell only links.
+$(VENV)/.rust-warm: $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(RUST_SOURCES) $(wildcard notebooks/rust/*.ipynb) scripts/rust_kernel.py
+	$(PY) scripts/rust_kernel.py warm
 	touch $@
 
 $(VENV)/.bench: requirements/bench.txt $(VENV)/.packages

@@ -16,9 +16,10 @@ use run::Interrupts;
 pub(crate) fn to_py_err(err: core::Error) -> PyErr {
     match err {
         core::Error::InvalidParameter { .. } => PyValueError::new_err(err.to_string()),
-        core::Error::Cancelled | core::Error::ThreadPool(_) | core::Error::Output(_) => {
-            PyRuntimeError::new_err(err.to_string())
-        }
+        core::Error::Cancelled
+        | core::Error::ThreadPool(_)
+        | core::Error::Output(_)
+        | core::Error::Network(_) => PyRuntimeError::new_err(err.to_string()),
     }
 }
 
@@ -150,7 +151,7 @@ fn fib_rayon(
     let records = interrupts.result(outcome)?;
     Ok(records
         .into_iter()
-        .map(|r| (r.call, r.thread_id, r.start_us, r.duration_us, r.value))
+        .map(|s| (s.id, s.worker, s.start_us, s.duration_us, s.work as u64))
         .collect())
 }
 

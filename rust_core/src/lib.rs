@@ -30,6 +30,7 @@ pub mod plot;
 pub mod render;
 pub mod schedule;
 pub mod shared;
+pub mod source;
 pub mod tiles;
 pub mod timeline;
 pub mod workloads;
@@ -46,4 +47,4 @@ pub use render::{
 };
 pub use schedule::Strategy;
 pub use tiles::{tile_count, tile_grid, Tile};
-pub use timeline::TaskRecord;
+pub use timeline::{Span, TaskRecord};

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::timeline::{micros, RunClock};
+use crate::timeline::{micros, RunClock, Span};
 
 /// The largest `n` accepted where a caller could otherwise wait for minutes.
 pub const MAX_FIB_N: u32 = 40;
@@ -77,14 +77,30 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
     (value, best)
 }
 
-/// One call of a batch: which pool thread ran it and when (µs since the batch started).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CallRecord {
-    pub call: usize,
-    pub thread_id: usize,
-    pub start_us: f64,
-    pub duration_us: f64,
-    pub value: u64,
+/// How many CPUs' worth of computation `threads` threads get right now: `threads` calls of
+/// `fib(30)` one after another on this thread, then at once on `threads` threads, and the
+/// ratio of the two times (best of `runs` each, alternated so that a change of load hits
+/// both). With `threads` free cores it is close to `threads`; on one CPU, or on a machine
+/// busy with other work, less. A lesson compares its speedups with this, measured, rather
+/// than with a promise.
+pub fn capacity(threads: usize, runs: usize) -> f64 {
+    let job = || {
+        std::hint::black_box(fib(std::hint::black_box(30)));
+    };
+    let (mut alone, mut together) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..runs.max(1) {
+        let (_, t) = timed(|| (0..threads).for_each(|_| job()));
+        alone = alone.min(t.as_secs_f64());
+        let (_, t) = timed(|| {
+            thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(job);
+                }
+            })
+        });
+        together = together.min(t.as_secs_f64());
+    }
+    alone / together
 }
 
 /// Checks `n` against [`MAX_FIB_N`].
@@ -99,13 +115,10 @@ pub fn check_fib_n(n: u32) -> Result<()> {
 }
 
 /// `calls` independent calls of `fib(n)` spread by rayon over a local pool of `threads`
-/// threads. Calls not yet started when `stop` is raised are skipped (and not recorded).
-pub fn fib_calls(
-    n: u32,
-    calls: usize,
-    threads: usize,
-    stop: &AtomicBool,
-) -> Result<Vec<CallRecord>> {
+/// threads, one [`Span`] per call (by start time): `id` is the call, `worker` the pool
+/// thread, and `work` the value, which for this `fib` is also the number of leaves of its
+/// recursion. Calls not yet started when `stop` is raised are skipped (and not recorded).
+pub fn fib_calls(n: u32, calls: usize, threads: usize, stop: &AtomicBool) -> Result<Vec<Span>> {
     check_fib_n(n)?;
     if !(1..=crate::render::MAX_THREADS).contains(&threads) {
         return Err(Error::invalid(
@@ -117,7 +130,7 @@ pub fn fib_calls(
         ));
     }
     let clock = RunClock::start();
-    let mut records: Vec<CallRecord> = crate::schedule::local_pool(threads, |pool| {
+    let mut records: Vec<Span> = crate::schedule::local_pool(threads, |pool| {
         pool.install(|| {
             (0..calls)
                 .into_par_iter()
@@ -127,12 +140,13 @@ pub fn fib_calls(
                     }
                     let start = Instant::now();
                     let value = fib(n);
-                    Some(CallRecord {
-                        call,
-                        thread_id: rayon::current_thread_index().unwrap_or(0),
+                    Some(Span {
+                        worker: rayon::current_thread_index().unwrap_or(0),
+                        id: call,
                         start_us: clock.micros_at(start),
                         duration_us: micros(start.elapsed()),
-                        value,
+                        label: format!("fib({n})"),
+                        work: value as f64,
                     })
                 })
                 .collect()
@@ -160,12 +174,12 @@ mod tests {
     fn calls_are_spread_and_recorded_once() {
         let stop = AtomicBool::new(false);
         let records = fib_calls(15, 40, 3, &stop).unwrap();
-        let mut calls: Vec<usize> = records.iter().map(|r| r.call).collect();
+        let mut calls: Vec<usize> = records.iter().map(|r| r.id).collect();
         calls.sort();
         assert_eq!(calls, (0..40).collect::<Vec<_>>());
         assert!(records
             .iter()
-            .all(|r| r.thread_id < 3 && r.value == fib(15)));
+            .all(|r| r.worker < 3 && r.work == fib(15) as f64 && r.label == "fib(15)"));
     }
 
     #[test]
@@ -198,6 +212,15 @@ mod tests {
                 fib(n),
                 "join on 2 threads {n}"
             );
+        }
+    }
+
+    #[test]
+    fn capacity_is_a_finite_ratio() {
+        // A timing: only its shape is tested here (no timed assertion in the test suite).
+        for threads in [1, 2] {
+            let c = capacity(threads, 1);
+            assert!(c.is_finite() && c > 0.0, "{c}");
         }
     }
 
