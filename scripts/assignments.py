@@ -20,8 +20,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = [ROOT / "notebooks" / "python", ROOT / "notebooks" / "rust"]
 SOURCE = Path("build") / "source"
-#: nbgrader's per-student steps: a notebook there sits one folder deeper than in notebooks/
-STUDENT_STEPS = ("submitted", "autograded", "feedback")
+#: nbgrader's steps that run notebooks per student, one folder deeper than notebooks/
+STUDENT_STEPS = ("submitted", "autograded")
 
 
 def nbgrader_cells(path):
