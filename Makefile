@@ -54,6 +54,7 @@ format: setup ## Apply rustfmt and ruff format
 bench: setup $(VENV)/.bench ## Criterion benches of the core, then the Python benchmark table
 	cargo bench -p parlab_core --bench strategies
 	$(PY) -m parlab.bench
+	$(PY) -m parlab.bench_trace
 
 assignments: setup ## Student versions of the notebooks with exercises, into release/ (nbgrader)
 	$(PY) scripts/assignments.py

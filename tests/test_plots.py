@@ -33,9 +33,65 @@ def test_timeline_has_a_bar_per_tile_and_a_row_per_thread():
     ax = fig.axes[0]
     assert len(bars(ax)) == run.total_tiles == 12
     assert [t.get_text() for t in ax.get_yticklabels()] == ["thread 0", "thread 1", "thread 2"]
-    assert plots.timeline(run.to_frame(), color_by="thread").axes[0].get_title() == ""
+    assert plots.timeline(run.to_frame(), color_by="thread").axes[0].get_title(loc="left") == ""
     with pytest.raises(ValueError, match="color_by"):
         plots.timeline(run, color_by="mood")
+    with pytest.raises(ValueError, match="run"):
+        plots.timeline(pd.DataFrame({"a": [1]}))
+
+
+def test_timeline_is_titled_for_people_with_a_colour_bar_for_the_shading():
+    run = parlab.render(**SMALL, strategy="static", threads=2, kernel="scalar")
+    fig = plots.timeline(run)
+    title = fig.axes[0].get_title(loc="left")
+    assert title == f"static schedule, 2 threads, scalar kernel: 12 tiles in {run.elapsed_us / 1e3:.1f} ms"
+    assert "RenderRun" not in title
+    colour_bar = fig.axes[1]
+    assert "iterations per pixel" in colour_bar.get_ylabel()
+    work = run.to_frame().eval("iterations / pixels")
+    assert colour_bar.get_ylim()[1] == pytest.approx(max(work.max(), 1.0))
+    limited = parlab.render(**SMALL, strategy="static", threads=1, time_limit_ms=0)
+    assert "of 12 tiles (time limit)" in plots.timeline(limited).axes[0].get_title(loc="left")
+
+
+def test_timeline_gives_every_tile_a_visible_width():
+    run = parlab.render(width=400, height=300, tile_w=10, tile_h=10, max_iter=50, strategy="dynamic", threads=2)
+    fig = plots.timeline(run)
+    ax = fig.axes[0]
+    span = max(run.elapsed_us, run.to_frame()["end_us"].max()) / 1e3
+    widths = [p.get_width() for p in bars(ax)]
+    assert len(widths) == run.total_tiles == 1200
+    assert min(widths) >= span * plots.MIN_BAR_FRACTION * 0.999
+    # At the figure's width, each bar covers at least a fraction of a pixel's worth.
+    pixels_per_ms = ax.bbox.width / (ax.get_xlim()[1] - ax.get_xlim()[0])
+    assert min(widths) * pixels_per_ms > 1
+
+
+class Staged:
+    """Any object with to_frame() and the tile columns, with non-compute rows in `kind`."""
+
+    def to_frame(self):
+        run = parlab.render(**SMALL, strategy="static", threads=2)
+        frame = run.to_frame().assign(kind="compute")
+        end = frame["end_us"].max()
+        extra = pd.DataFrame(
+            {"thread_id": [0, 1, 1], "start_us": [end, end, end + 50], "duration_us": [40.0, 50.0, 30.0],
+             "kind": ["transfer", "idle", "transfer"]}
+        )  # fmt: skip
+        return pd.concat([frame, extra], ignore_index=True)
+
+
+def test_timeline_draws_other_kinds_of_rows_in_their_own_colours():
+    fig = plots.timeline(Staged())
+    ax = fig.axes[0]
+    assert len(bars(ax)) == 12 + 3
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["compute", "transfer", "idle"]
+    faces = {tuple(round(c, 3) for c in p.get_facecolor()) for p in bars(ax)}
+    transfer = tuple(round(c, 3) for c in matplotlib.colors.to_rgba(plots.KIND_COLORS["transfer"]))
+    idle = tuple(round(c, 3) for c in matplotlib.colors.to_rgba(plots.KIND_COLORS["idle"]))
+    assert transfer in faces and idle in faces
+    assert fig.axes[0].get_title(loc="left") == ""  # no run attributes: no made-up title
 
 
 def test_compare_timelines_share_one_axis():
@@ -158,3 +214,58 @@ def test_multiplexer_trace_draws_as_a_worker_timeline():
     assert len(bars(fig.axes[0])) == 10
     assert np.isclose(fig.axes[0].get_xlim()[1], 5, rtol=0.1)
     assert "5 steps on 2 worker(s)" in fig.axes[0].get_title(loc="left")
+
+
+def traced_frame():
+    """Two tasks of 100 ms each: one computing 80 ms of it, one waiting (cpu_s 0.01)."""
+    return pd.DataFrame(
+        {
+            "mode": ["m", "m"],
+            "task": [0, 1],
+            "worker": [0, 1],
+            "start_s": [0.0, 0.0],
+            "end_s": [0.1, 0.1],
+            "cpu_s": [0.08, 0.01],
+            "function": ["render", "load"],
+        }
+    )
+
+
+def test_worker_timeline_draws_the_time_not_on_cpu_as_waiting():
+    fig = plots.worker_timeline(traced_frame())
+    ax = fig.axes[0]
+    hatched = [p for p in bars(ax) if p.get_hatch()]
+    solid = [p for p in bars(ax) if not p.get_hatch() and p.get_fill()]
+    assert sorted(round(p.get_width(), 3) for p in hatched) == [20.0, 90.0]
+    assert sorted(round(p.get_width(), 3) for p in solid) == [10.0, 80.0]
+    for part in hatched:  # the waiting part starts where the computing part ends
+        assert part.get_x() == pytest.approx(next(p for p in solid if p.get_y() == part.get_y()).get_width())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["render", "load", "waiting (GIL or I/O)"]
+    assert "computing 45% of the bars' time" in ax.get_title(loc="left")
+
+
+def test_worker_timeline_names_each_kind_of_waiting():
+    labels = {"load": "waiting for I/O", "render": "waiting for the GIL"}
+    fig = plots.worker_timeline(traced_frame(), waiting=labels)
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["render", "load", "waiting for the GIL", "waiting for I/O"]
+    hatches = {round(p.get_width()): p.get_hatch() for p in bars(ax) if p.get_hatch()}
+    assert hatches[20] != hatches[90]  # each kind of waiting has its own look
+    with pytest.raises(ValueError, match="waiting: no label for function load"):
+        plots.worker_timeline(traced_frame(), waiting={"render": "GIL"})
+    with pytest.raises(TypeError, match="waiting"):
+        plots.worker_timeline(traced_frame(), waiting=3)
+    plain = plots.worker_timeline(traced_frame().drop(columns="cpu_s"))
+    assert not [p for p in bars(plain.axes[0]) if p.get_hatch()]
+
+
+def test_worker_timeline_of_a_real_trace():
+    import time
+
+    with parlab.trace("sleepers") as t:
+        t.task(time.sleep)(0.05)
+    fig = plots.worker_timeline(t.frame)
+    waiting = [p for p in bars(fig.axes[0]) if p.get_hatch()]
+    assert len(waiting) == 1 and waiting[0].get_width() > 45  # ms: sleeping is not computing

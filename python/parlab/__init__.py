@@ -20,7 +20,9 @@ from parlab._core import (
     escape_time,
     hardware,
 )
+from parlab.contention import Contention, contention
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
+from parlab.trace import to_trace, trace
 
 _SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
 
@@ -38,14 +40,18 @@ __all__ = [
     "DEFAULT_VIEWPORT",
     "KERNELS",
     "STRATEGIES",
+    "Contention",
     "HardwareInfo",
     "RenderRun",
     "TaskRecord",
     "__version__",
     "available_kernels",
     "calibrated_size",
+    "contention",
     "default_threads",
     "escape_time",
     "hardware",
     "render",
+    "to_trace",
+    "trace",
 ]

@@ -11,6 +11,8 @@ import pandas as pd
 from matplotlib import colors
 from matplotlib.ticker import MaxNLocator
 
+from parlab.trace import overlap_lanes as _lanes
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -44,6 +46,14 @@ def mandelbrot(iterations: np.ndarray | RenderRun, ax: Axes | None = None, title
     return fig
 
 
+#: Colours of a timeline's rows that are not computing (the `kind` column, e.g. Dask's).
+KIND_COLORS = {"transfer": "#e377c2", "idle": "#c7c7c7", "overhead": "#8c564b"}
+#: The narrowest a tile's bar is drawn, as a fraction of the time axis: tiles shorter than
+#: a pixel would otherwise vanish, and their gaps read as idle time.
+MIN_BAR_FRACTION = 0.002
+_TILE_COLUMNS = {"thread_id", "start_us", "duration_us"}
+
+
 def timeline(
     run: RenderRun | pd.DataFrame,
     ax: Axes | None = None,
@@ -52,45 +62,77 @@ def timeline(
 ) -> Figure:
     """Per-thread timeline: one row per thread, one bar per tile from its start to its end.
 
-    color_by: "iterations" (the tile's work: dark = cheap, bright = expensive) or "thread".
+    run: a RenderRun, a frame with the tile columns (thread_id, start_us, duration_us), or
+        any object whose `to_frame()` gives one. Rows with a `kind` other than "compute"
+        (e.g. "transfer", "idle") are drawn in their own colours, with a legend.
+    color_by: "iterations" (the tile's mean iterations per pixel: dark = cheap, bright =
+        expensive, with a colour bar) or "thread".
+
+    Every tile stays visible: a bar is at least `MIN_BAR_FRACTION` of the axis wide.
     """
     frame = run.to_frame() if hasattr(run, "to_frame") else run
+    if not isinstance(frame, pd.DataFrame) or not set(frame.columns) >= _TILE_COLUMNS:
+        raise ValueError(f"run: need a RenderRun or a frame with the columns {sorted(_TILE_COLUMNS)}")
+    if color_by not in ("iterations", "thread"):
+        raise ValueError(f"color_by: must be 'iterations' or 'thread', got {color_by!r}")
     threads = int(getattr(run, "threads", 0)) or (int(frame["thread_id"].max()) + 1 if len(frame) else 1)
     fig, ax = _axes(ax, (10, 1.2 + 0.45 * threads))
-    if color_by == "iterations":
-        work = frame["iterations"] / frame["pixels"].clip(lower=1)
+    kinds = frame["kind"].fillna("compute") if "kind" in frame.columns else pd.Series("compute", index=frame.index)
+    compute = kinds == "compute"
+    start_ms = frame["start_us"].to_numpy(float) / 1e3
+    width_ms = frame["duration_us"].to_numpy(float) / 1e3
+    elapsed = getattr(run, "elapsed_us", None)
+    span = max(float(elapsed or 0) / 1e3, float((start_ms + width_ms).max()) if len(frame) else 0.0, 1e-3)
+    shown = np.maximum(width_ms, span * MIN_BAR_FRACTION)
+    by_iterations = color_by == "iterations" and {"iterations", "pixels"} <= set(frame.columns)
+    fill = np.array([plt.get_cmap("tab10")(int(t) % 10) for t in frame["thread_id"]]).reshape(-1, 4)
+    if by_iterations:
+        work = (frame["iterations"] / frame["pixels"].clip(lower=1))[compute]
         norm = colors.Normalize(vmin=0, vmax=max(float(work.max()) if len(work) else 1.0, 1.0))
-        fill = plt.get_cmap("viridis")(norm(work))
-    elif color_by == "thread":
-        fill = [plt.get_cmap("tab10")(t % 10) for t in frame["thread_id"]]
-    else:
-        raise ValueError(f"color_by: must be 'iterations' or 'thread', got {color_by!r}")
-    ax.barh(
-        frame["thread_id"],
-        frame["duration_us"] / 1e3,
-        left=frame["start_us"] / 1e3,
-        height=0.8,
-        color=fill,
-        edgecolor="white",
-        linewidth=0.3,
-    )
+        fill[compute.to_numpy()] = plt.get_cmap("viridis")(norm(work.to_numpy(float)))
+    others = [k for k in dict.fromkeys(kinds) if k != "compute"]
+    for i, kind in enumerate(others):
+        fill[(kinds == kind).to_numpy()] = colors.to_rgba(KIND_COLORS.get(kind, plt.get_cmap("Set2")(i % 8)))
+    # White edges separate tiles, but would swallow bars only a few pixels wide.
+    wide = shown > span * MIN_BAR_FRACTION * 4
+    for mask, edge in ((wide, 0.3), (~wide, 0.0)):
+        ax.barh(
+            frame["thread_id"][mask], shown[mask], left=start_ms[mask], height=0.8,
+            color=fill[mask], edgecolor="white", linewidth=edge,
+        )  # fmt: skip
     ax.set_yticks(range(threads), [f"thread {t}" for t in range(threads)])
     ax.set_ylim(threads - 0.5, -0.5)
     ax.set_xlabel("time since the run started (ms)")
-    elapsed = getattr(run, "elapsed_us", None)
+    ax.set_xlim(0, span * 1.02)
     if elapsed:
         ax.axvline(elapsed / 1e3, color="black", linewidth=1, linestyle="--")
-        ax.set_xlim(0, elapsed / 1e3 * 1.02)
-    if color_by == "iterations":
+    if by_iterations:
         bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, pad=0.01)
-        bar.set_label("mean iterations / pixel")
+        bar.set_label("iterations per pixel\n(tile mean)")
+    if others:
+        handles = [plt.Rectangle((0, 0), 1, 1, color=fill[(kinds == k).to_numpy()][0]) for k in others]
+        if by_iterations:
+            handles.insert(0, plt.Rectangle((0, 0), 1, 1, color=plt.get_cmap("viridis")(0.7)))
+        labels = (["compute"] if by_iterations else []) + others
+        ax.legend(
+            handles, labels, loc="lower right", bbox_to_anchor=(1, 1), ncol=len(labels), fontsize=8, frameon=False
+        )
     if title is None and hasattr(run, "strategy"):
-        kernel = getattr(run, "kernel", None)
-        how = f"{run.strategy} on {threads} thread(s)" + (f", {kernel} kernel" if kernel else "")
-        title = f"{how}: {len(frame)} tiles in {elapsed / 1e3:.1f} ms"
+        title = _run_title(run, threads, len(frame))
     if title:
-        ax.set_title(title)
+        ax.set_title(title, loc="left", fontsize=10)
     return fig
+
+
+def _run_title(run: RenderRun, threads: int, tiles: int) -> str:
+    """'dynamic schedule, 2 threads, avx2 kernel: 192 tiles in 9.2 ms', for people."""
+    kernel = getattr(run, "kernel", None)
+    parts = [f"{run.strategy} schedule", f"{threads} thread{'s' if threads != 1 else ''}"]
+    if kernel:
+        parts.append(f"{kernel} kernel" + (" + interior shortcut" if getattr(run, "interior_shortcut", False) else ""))
+    total = getattr(run, "total_tiles", tiles)
+    done = f"{tiles} tiles" if tiles == total else f"{tiles} of {total} tiles (time limit)"
+    return f"{', '.join(parts)}: {done} in {run.elapsed_us / 1e3:.1f} ms"
 
 
 def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: str = "thread") -> Figure:
@@ -109,8 +151,8 @@ def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: st
     for i, (ax, run) in enumerate(zip(axes[:, 0], runs, strict=True)):
         timeline(run, ax=ax, color_by=color_by)
         ax.set_xlabel("")
-        if names is not None and not ax.get_title().startswith(names[i]):
-            ax.set_title(f"{names[i]} · {ax.get_title()}")
+        if names is not None and not ax.get_title(loc="left").startswith(names[i]):
+            ax.set_title(f"{names[i]} · {ax.get_title(loc='left')}", loc="left", fontsize=10)
     axes[-1, 0].set_xlim(0, longest * 1.02)
     axes[-1, 0].set_xlabel("time since the run started (ms)")
     return fig
@@ -119,41 +161,49 @@ def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: st
 # --- experiments: frames with mode, task, worker, start_s, end_s ---------------------------
 
 STEP_COLORS = {"load": "#4c72b0", "render": "#dd8452"}
-
-
-def _lanes(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Greedy interval colouring: overlapping bars of one worker get separate lanes."""
-    lanes = np.zeros(len(starts), dtype=int)
-    lane_ends: list[float] = []
-    for i in np.argsort(starts, kind="stable"):
-        free = next((k for k, end in enumerate(lane_ends) if end <= starts[i] + 1e-12), None)
-        if free is None:
-            free = len(lane_ends)
-            lane_ends.append(0.0)
-        lane_ends[free] = ends[i]
-        lanes[i] = free
-    return lanes
+#: How the waiting part of a bar (wall time not spent on the CPU) is drawn: the first
+#: label of a plot gets the first style, and so on.
+WAIT_STYLES = [
+    {"facecolor": "#f2f2f2", "hatch": "////", "edgecolor": "#9a9a9a"},
+    {"facecolor": "#fde0dd", "hatch": "xxxx", "edgecolor": "#c51b8a"},
+    {"facecolor": "#e5f5e0", "hatch": "....", "edgecolor": "#31a354"},
+]
+#: The default label of the waiting part: from CPU time alone one cannot tell why.
+WAITING = "waiting (GIL or I/O)"
 
 
 def worker_timeline(
-    frame: pd.DataFrame, modes: list[str] | None = None, color_by: str | None = None, steps: bool = False
+    frame: pd.DataFrame,
+    modes: list[str] | None = None,
+    color_by: str | None = None,
+    steps: bool = False,
+    waiting: str | dict[str, str] | None = None,
 ) -> Figure:
     """One panel per mode, one row per worker, one bar per task (or step) on a shared time
     axis in ms. Tasks that overlap on one worker (coroutines waiting together) are stacked
     in thinner lanes inside the worker's row.
 
-    color_by: a column to colour by ("step", "task", "worker"); default "step" when the
-    frame has steps, else one colour per mode. steps=True: the times count steps (the
-    multiplexer's traces), not seconds.
+    color_by: a column to colour by ("step", "function", "task", "worker"); by default
+        "step" or "function" when the frame has several, else one colour per mode.
+    steps=True: the times count steps (the multiplexer's traces), not seconds.
+    waiting: when the frame has `cpu_s` (from `parlab.trace`), each bar is split: a solid
+        part as long as the task's CPU time, drawn first, and a hatched part for the rest
+        of its wall time, when it was not computing. Name that part: one label for every
+        bar (default "waiting (GIL or I/O)"), or a dict from values of `color_by` to
+        labels, e.g. {"load": "waiting for I/O", "render": "waiting for the GIL"}. Each
+        label gets its own colour and hatch in the legend.
     """
     scale = 1.0 if steps else 1e3
     if frame.empty:
         raise ValueError("frame: no rows to draw")
     modes = list(dict.fromkeys(frame["mode"])) if modes is None else list(modes)
     if color_by is None:
-        color_by = "step" if "step" in frame.columns else "mode"
+        several = [c for c in ("step", "function") if c in frame.columns and frame[c].nunique() > 1]
+        color_by = several[0] if several else ("step" if "step" in frame.columns else "mode")
     if color_by not in frame.columns:
         raise ValueError(f"color_by: {color_by!r} is not a column of the frame")
+    cpu = "cpu_s" in frame.columns and not steps and frame["cpu_s"].notna().any()
+    wait_labels = _wait_labels(frame, color_by, waiting) if cpu else None
     rows = [max(int(frame.loc[frame["mode"] == m, "worker"].max()) + 1, 1) for m in modes]
     lanes = {
         mode: {w: _lanes(b["start_s"].to_numpy(), b["end_s"].to_numpy()) for w, b in part.groupby("worker")}
@@ -167,6 +217,10 @@ def worker_timeline(
     )  # fmt: skip
     palette = plt.get_cmap("tab10")
     categories = {value: i for i, value in enumerate(dict.fromkeys(frame[color_by]))}
+    styles = {
+        label: WAIT_STYLES[i % len(WAIT_STYLES)]
+        for i, label in enumerate(dict.fromkeys([] if wait_labels is None else wait_labels))
+    }
     for ax, mode, workers in zip(axes[:, 0], modes, rows, strict=True):
         part = frame[frame["mode"] == mode]
         for worker, bars in part.groupby("worker"):
@@ -174,19 +228,26 @@ def worker_timeline(
             count = lane.max() + 1
             height = 0.8 / count
             colors = [
-                STEP_COLORS.get(value, palette(categories[value] % 10)) if color_by == "step"
+                STEP_COLORS.get(value, palette(categories[value] % 10)) if color_by in ("step", "function")
                 else palette(categories[value] % 10)
                 for value in bars[color_by]
             ]  # fmt: skip
-            ax.barh(
-                worker - 0.4 + height * (lane + 0.5),
-                (bars["end_s"] - bars["start_s"]) * scale,
-                left=bars["start_s"] * scale,
-                height=height * 0.9,
-                color=colors,
-                edgecolor="white",
-                linewidth=0.5 if count == 1 else 0.25,
-            )
+            y = worker - 0.4 + height * (lane + 0.5)
+            wall = (bars["end_s"] - bars["start_s"]) * scale
+            edge = 0.5 if count == 1 else 0.25
+            if not cpu:
+                ax.barh(y, wall, left=bars["start_s"] * scale, height=height * 0.9, color=colors,
+                        edgecolor="white", linewidth=edge)  # fmt: skip
+                continue
+            busy = np.minimum(bars["cpu_s"].fillna(0).clip(lower=0) * scale, wall)
+            for label in dict.fromkeys(wait_labels[bars.index]):  # type: ignore[index]
+                mine = (wait_labels[bars.index] == label).to_numpy()  # type: ignore[index]
+                ax.barh(y[mine], (wall - busy)[mine], left=(bars["start_s"] * scale + busy)[mine],
+                        height=height * 0.9, linewidth=0, **styles[label])  # fmt: skip
+            ax.barh(y, busy, left=bars["start_s"] * scale, height=height * 0.9, color=colors, linewidth=0)
+            # An outline per task keeps one task's two parts together.
+            ax.barh(y, wall, left=bars["start_s"] * scale, height=height * 0.9, fill=False,
+                    edgecolor=colors, linewidth=edge * 1.6)  # fmt: skip
         ax.set_ylim(workers - 0.5, -0.5)
         if workers <= 16:
             ax.set_yticks(range(workers), [f"worker {w}" for w in range(workers)])
@@ -194,9 +255,13 @@ def worker_timeline(
             ax.set_ylabel(f"{workers} workers")
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         total = f"{part['end_s'].max():.0f} steps" if steps else f"{part['end_s'].max() * 1e3:.0f} ms"
-        ax.set_title(f"{mode}: {total} on {part['worker'].nunique()} worker(s)", loc="left", fontsize=10)
-    if color_by == "step":
-        legend = dict(zip(STEP_COLORS, STEP_COLORS.values(), strict=True))
+        text = f"{mode}: {total} on {part['worker'].nunique()} worker(s)"
+        if cpu:
+            share = part["cpu_s"].sum() / max(float((part["end_s"] - part["start_s"]).sum()), 1e-12)
+            text += f", computing {share:.0%} of the bars' time"
+        ax.set_title(text, loc="left", fontsize=10)
+    if color_by in ("step", "function") and len(categories) <= 10:
+        legend = {str(v): STEP_COLORS.get(v, palette(i % 10)) for v, i in categories.items()}
     elif color_by != "mode" and len(categories) <= 10:
         legend = {
             f"{color_by} {value}" if isinstance(value, int | np.integer) else str(value): palette(i % 10)
@@ -204,14 +269,33 @@ def worker_timeline(
         }
     else:
         legend = {}
-    if legend:
-        handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
+    names = list(legend)
+    if cpu and not legend:
+        handles, names = [plt.Rectangle((0, 0), 1, 1, color=palette(0))], ["computing (CPU time)"]
+    for label, style in styles.items():
+        handles.append(plt.Rectangle((0, 0), 1, 1, **style))
+        names.append(label)
+    if handles:
         axes[0, 0].legend(
-            handles, list(legend), loc="lower right", bbox_to_anchor=(1, 1), ncol=len(legend), fontsize=8, frameon=False
-        )
+            handles, names, loc="lower right", bbox_to_anchor=(1, 1), ncol=min(len(names), 4), fontsize=8,
+            frameon=False,
+        )  # fmt: skip
     axes[-1, 0].set_xlabel("steps" if steps else "time since the mode started (ms)")
     axes[-1, 0].set_xlim(left=0)
     return fig
+
+
+def _wait_labels(frame: pd.DataFrame, color_by: str, waiting: str | dict[str, str] | None) -> pd.Series:
+    """The label of each row's waiting part."""
+    if waiting is None or isinstance(waiting, str):
+        return pd.Series(waiting or WAITING, index=frame.index)
+    if not isinstance(waiting, dict):
+        raise TypeError(f"waiting: must be a label or a dict of labels, got {type(waiting).__name__}")
+    missing = sorted(str(v) for v in set(frame[color_by]) - set(waiting))
+    if missing:
+        raise ValueError(f"waiting: no label for {color_by} {', '.join(missing)}")
+    return frame[color_by].map(waiting)
 
 
 def mode_totals(frame: pd.DataFrame, by: str | None = None, ax: Axes | None = None, title: str | None = None) -> Figure:

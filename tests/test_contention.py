@@ -1,0 +1,84 @@
+"""`parlab.contention()`: what the process can get now, checked against machines we make
+busy or small on purpose (a child pinned to one CPU, a child beside a spinning process).
+The assertions are on the measured CPU/wall ratio with wide margins, never on a duration."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import parlab
+
+PROBE = "import parlab; print(parlab.contention().available_parallelism_now)"
+
+
+def allowed_cpus():
+    return sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+
+
+def probe_on(cpus):
+    """available_parallelism_now measured by a child process allowed on `cpus` only."""
+    cpu_list = ",".join(map(str, cpus))
+    out = subprocess.run(["taskset", "-c", cpu_list, sys.executable, "-c", PROBE], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return float(out.stdout)
+
+
+needs_taskset = pytest.mark.skipif(shutil.which("taskset") is None, reason="needs taskset (util-linux)")
+
+
+def test_probe_fields_card_and_dict():
+    probe = parlab.contention()
+    info = parlab.hardware()
+    assert probe.allowed == probe.threads_probed == info.effective_parallelism
+    # CPU time per wall time of `allowed` threads: positive, and not more than the threads that ran
+    # (a little slack: the process's CPU clock and the wall clock tick differently).
+    assert 0 < probe.available_parallelism_now <= probe.allowed * 1.1 + 0.05
+    assert probe.available_now == max(1, round(probe.available_parallelism_now))
+    assert f"{probe.allowed} CPU" in probe.summary
+    assert f"about {probe.available_parallelism_now:.1f} free" in probe.summary
+    if os.path.exists("/proc/stat"):
+        assert 0 <= probe.others_busy <= 1 and 0 <= probe.steal <= 1
+        assert len(probe.load_average) == 3
+    card = probe._repr_html_()
+    assert "parlab-contention" in card and "available right now" in card
+    fields = probe.to_dict()
+    assert fields["available_parallelism_now"] == probe.available_parallelism_now
+    assert fields["busy"] == (probe.available_parallelism_now < 0.8 * probe.allowed)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "name"),
+    [
+        (dict(spin_ms=0), ValueError, "spin_ms"),
+        (dict(spin_ms="long"), TypeError, "spin_ms"),
+        (dict(quiet_ms=-1), ValueError, "quiet_ms"),
+        (dict(quiet_ms=10_000), ValueError, "quiet_ms"),
+    ],
+)
+def test_bad_arguments(args, error, name):
+    with pytest.raises(error, match=name):
+        parlab.contention(**args)
+
+
+@needs_taskset
+@pytest.mark.skipif(not allowed_cpus(), reason="needs CPU affinity (Linux)")
+def test_pinned_to_one_cpu_it_reports_at_most_one():
+    assert probe_on(allowed_cpus()[:1]) <= 1.2
+
+
+@needs_taskset
+@pytest.mark.skipif(len(allowed_cpus()) < 2, reason="needs 2 CPUs")
+def test_with_one_of_two_cpus_kept_busy_it_reports_clearly_less_than_two():
+    cpus = allowed_cpus()[:2]
+    # Another program spinning on one of the two CPUs: two probe threads and the spinner share
+    # two CPUs, so the probe gets about 1.3–1.5 of them, however quiet the rest of the machine.
+    spinner = subprocess.Popen(["taskset", "-c", str(cpus[0]), sys.executable, "-c", "while True: pass"])
+    try:
+        available = probe_on(cpus)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert available < 1.75, available
