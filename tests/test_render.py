@@ -1,6 +1,7 @@
 """The Python API of the tile renderer: the contract of `parlab.render`."""
 
 import threading
+import time
 
 import numpy as np
 import pandas as pd
@@ -153,7 +154,8 @@ def test_on_tile_sees_every_tile_on_the_calling_thread_while_workers_run():
 
 def test_on_tile_can_receive_pixels():
     tiles = {}
-    run = parlab.render(**SMALL, threads=2, on_tile=lambda r, px: tiles.setdefault(r.task_id, (r, px)), tile_pixels=1)
+    keep = lambda r, px: tiles.setdefault(r.task_id, (r, px))  # noqa: E731
+    run = parlab.render(**SMALL, threads=2, on_tile=keep, tile_pixels=True)
     assert len(tiles) == run.total_tiles
     for record, pixels in tiles.values():
         assert pixels.dtype == np.uint32 and pixels.shape == (record.tile_h, record.tile_w)
@@ -220,7 +222,10 @@ BAD_VALUES = [
     ("viewport", (-2.0, float("inf"), -1.0, 1.0), ValueError),
     ("viewport", (-2.0, 1.0), TypeError),
     ("viewport", "wide", TypeError),
+    ("viewport", np.zeros((4, 1)), TypeError),
     ("on_tile", 42, TypeError),
+    ("tile_pixels", 1, TypeError),
+    ("tile_pixels", None, TypeError),
 ]
 
 
@@ -246,3 +251,132 @@ def test_sequential_refuses_more_than_one_thread():
 def test_numpy_integers_are_accepted():
     run = parlab.render(width=np.int64(32), height=np.int32(24), tile_w=8, tile_h=8, max_iter=np.uint16(50), threads=1)
     assert run.iterations.shape == (24, 32)
+
+
+def test_too_many_tiles_are_refused_by_name_before_allocating():
+    # 100 M tiles of 1×1 pixel: gigabytes of tiles and records, had they been built.
+    with pytest.raises(ValueError, match=f"tile_w.*{parlab.MAX_TILES} tiles"):
+        parlab.render(10000, 10000, 1, 1, 1)
+    assert parlab.MAX_TILES == 1_000_000
+    run = parlab.render(1000, 1000, 1, 1000, 1, threads=1, strategy="sequential")
+    assert run.total_tiles == 1000
+
+
+def test_task_records_can_be_built_compared_and_pickled():
+    import pickle
+
+    fields = dict(
+        task_id=3, thread_id=1, tile_x=50, tile_y=0, tile_w=50, tile_h=40,
+        start_us=12.5, duration_us=100.25, pixels=2000, iterations=123_456,
+    )  # fmt: skip
+    record = parlab.TaskRecord(**fields)
+    assert record.to_dict() == fields
+    assert record.end_us == 112.75
+    assert record == parlab.TaskRecord(**fields) != parlab.TaskRecord(**{**fields, "thread_id": 0})
+    assert pickle.loads(pickle.dumps(record)) == record
+    run = parlab.render(**SMALL, threads=2)
+    assert pickle.loads(pickle.dumps(run.records)) == run.records
+    with pytest.raises(TypeError):
+        parlab.TaskRecord(**{**fields, "tile_w": "50"})
+
+
+# --- render_tile: one tile, on the calling thread, without the GIL ---------------------
+
+TILES = [(0, 0, 120, 90), (16, 32, 16, 16), (100, 80, 20, 10), (7, 3, 1, 1), (0, 89, 120, 1)]
+
+
+@pytest.mark.parametrize("kernel", ["scalar", "auto", *parlab.available_kernels()])
+@pytest.mark.parametrize("shortcut", [False, True])
+def test_a_tile_has_the_counts_of_the_same_region_of_render(kernel, shortcut):
+    view = dict(width=120, height=90, max_iter=300, viewport=(-1.6, 0.4, -0.9, 0.6), kernel=kernel)
+    image = parlab.render(**view, tile_w=16, tile_h=16, threads=2, interior_shortcut=shortcut).iterations
+    for x, y, w, h in TILES:
+        tile = parlab.render_tile(x, y, w, h, **view, interior_shortcut=shortcut)
+        assert tile.dtype == np.uint32 and tile.shape == (h, w)
+        np.testing.assert_array_equal(tile, image[y : y + h, x : x + w])
+
+
+def test_render_tile_defaults_are_renders():
+    image = parlab.render(threads=2).iterations
+    np.testing.assert_array_equal(parlab.render_tile(350, 250, 100, 100), image[250:350, 350:450])
+
+
+def test_a_large_tile_of_a_deep_render_comes_back_whole():
+    # max_iter 1e6 cuts the tile into many parts (each a chance for Ctrl-C): the pieces
+    # must land in their places. Right of the main cardioid every point escapes fast.
+    view = dict(width=90, height=70, max_iter=1_000_000, viewport=(0.45, 0.9, 0.0, 0.5))
+    tile = parlab.render_tile(0, 0, 90, 70, **view)
+    image = parlab.render(**view, tile_w=90, tile_h=70, threads=1, strategy="sequential").iterations
+    np.testing.assert_array_equal(tile, image)
+
+
+BAD_TILES = [
+    ("tile_x", dict(tile_x=-1), ValueError),
+    ("tile_x", dict(tile_x=1.5), TypeError),
+    ("tile_x", dict(tile_x=True), TypeError),
+    ("tile_x", dict(tile_x=790, tile_w=20), ValueError),
+    ("tile_x", dict(tile_x=2**70), ValueError),
+    ("tile_y", dict(tile_y=600), ValueError),
+    ("tile_y", dict(tile_y="0"), TypeError),
+    ("tile_w", dict(tile_w=0), ValueError),
+    ("tile_h", dict(tile_h=0), ValueError),
+    ("tile_h", dict(tile_h=None), TypeError),
+    ("width", dict(width=0), ValueError),
+    ("width", dict(width=20_000, height=10_000), ValueError),
+    ("height", dict(height=2.0), TypeError),
+    ("max_iter", dict(max_iter=0), ValueError),
+    ("max_iter", dict(max_iter=-3), ValueError),
+    ("viewport", dict(viewport=(1.0, -1.0, -1.0, 1.0)), ValueError),
+    ("viewport", dict(viewport=(0, 1, 0)), TypeError),
+    ("viewport", dict(viewport=np.zeros((2, 2))), TypeError),
+    ("kernel", dict(kernel="fastest"), ValueError),
+    ("kernel", dict(kernel=None), TypeError),
+    ("interior_shortcut", dict(interior_shortcut=1), TypeError),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "error"), BAD_TILES, ids=[f"{n}-{c}" for n, c, _ in BAD_TILES])
+def test_render_tile_bad_input_names_the_parameter(name, change, error):
+    args = dict(tile_x=0, tile_y=0, tile_w=10, tile_h=10) | change
+    tile = [args.pop(k) for k in ("tile_x", "tile_y", "tile_w", "tile_h")]
+    with pytest.raises(error, match=name):
+        parlab.render_tile(*tile, **args)
+
+
+def test_numpy_numbers_work_everywhere():
+    i = np.int64
+    view = np.array([-2.0, 0.5, -1.0, 1.0])
+    tile = parlab.render_tile(i(8), np.int32(4), np.uint8(8), i(8), width=i(32), height=i(24),
+                              max_iter=np.uint16(50), viewport=view, interior_shortcut=np.bool_(True))  # fmt: skip
+    run = parlab.render(i(32), i(24), i(8), i(8), i(50), threads=i(1), viewport=view, time_limit_ms=np.float32(1e4))
+    np.testing.assert_array_equal(tile, run.iterations[4:12, 8:16])
+
+
+@pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="needs per-thread CPU clocks")
+def test_two_threads_really_compute_tiles_at_the_same_time():
+    """While a worker thread is inside render_tile, the main thread runs Python code and
+    sees the worker's CPU clock advance: the GIL is released while the tile is computed.
+    Were it held, the main thread could run no bytecode during the computation and would
+    see the worker's CPU clock stand still between its own steps (no timing is asserted)."""
+    started, done = threading.Event(), threading.Event()
+    spent = []
+
+    def worker():
+        started.set()
+        before = time.thread_time()
+        parlab.render_tile(0, 0, 600, 600, width=600, height=600, max_iter=3000, kernel="scalar")
+        spent.append(time.thread_time() - before)
+        done.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    started.wait()
+    clock = time.pthread_getcpuclockid(thread.ident)
+    seen = [time.clock_gettime(clock)]
+    while not done.is_set():
+        seen.append(time.clock_gettime(clock))  # bytecode of this thread, during the tile
+    thread.join()
+    # The worker's CPU time that passed between two steps of this thread's loop.
+    overlapped = seen[-1] - seen[0]
+    assert spent[0] > 0
+    assert overlapped > 0.5 * spent[0], (overlapped, spent[0], len(seen))

@@ -11,6 +11,7 @@ with a record of what every thread did, to the microsecond::
 
 from parlab._core import (
     KERNELS,
+    MAX_TILES,
     STRATEGIES,
     HardwareInfo,
     TaskRecord,
@@ -19,6 +20,7 @@ from parlab._core import (
     default_threads,
     escape_time,
     hardware,
+    render_tile,
 )
 from parlab.contention import Contention, contention
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
@@ -39,6 +41,7 @@ def __getattr__(name: str):
 __all__ = [
     "DEFAULT_VIEWPORT",
     "KERNELS",
+    "MAX_TILES",
     "STRATEGIES",
     "Contention",
     "HardwareInfo",
@@ -52,6 +55,7 @@ __all__ = [
     "escape_time",
     "hardware",
     "render",
+    "render_tile",
     "to_trace",
     "trace",
 ]

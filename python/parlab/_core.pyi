@@ -1,10 +1,15 @@
 """Type stub of the native module `parlab._core` (built from python/src/lib.rs)."""
 
-from collections.abc import Callable
-from typing import Any, final
+from collections.abc import Callable, Sequence
+from typing import Any, SupportsIndex, final
+
+import numpy as np
+import numpy.typing as npt
 
 __all__ = [
+    "DEFAULT_VIEWPORT",
     "KERNELS",
+    "MAX_TILES",
     "STRATEGIES",
     "HardwareInfo",
     "TaskRecord",
@@ -17,16 +22,35 @@ __all__ = [
     "fib_rayon",
     "hardware",
     "render",
+    "render_tile",
 ]
 
 STRATEGIES: tuple[str, ...]
 KERNELS: tuple[str, ...]
 __version__: str
+MAX_TILES: int
+DEFAULT_VIEWPORT: tuple[float, float, float, float]
+
+_Viewport = Sequence[float] | npt.NDArray[np.floating[Any]]
 
 @final
 class TaskRecord:
     """One rendered tile: which thread ran it, when (µs since the run started), and its work."""
 
+    def __new__(
+        cls,
+        task_id: int,
+        thread_id: int,
+        tile_x: int,
+        tile_y: int,
+        tile_w: int,
+        tile_h: int,
+        start_us: float,
+        duration_us: float,
+        pixels: int,
+        iterations: int,
+    ) -> TaskRecord: ...
+    def __reduce__(self) -> tuple[type[TaskRecord], tuple[int, int, int, int, int, int, float, float, int, int]]: ...
     @property
     def task_id(self) -> int: ...
     @property
@@ -52,21 +76,36 @@ class TaskRecord:
     def to_dict(self) -> dict[str, int | float]: ...
 
 def render(
-    width: int,
-    height: int,
-    tile_w: int,
-    tile_h: int,
-    max_iter: int,
-    strategy: str,
-    threads: int | None,
-    time_limit_ms: float | None,
-    viewport: tuple[float, float, float, float],
-    on_tile: Callable[..., Any] | None,
-    tile_pixels: bool,
-    kernel: str,
-    interior_shortcut: bool,
+    width: SupportsIndex = 800,
+    height: SupportsIndex = 600,
+    tile_w: SupportsIndex = 50,
+    tile_h: SupportsIndex = 50,
+    max_iter: SupportsIndex = 1000,
+    strategy: str = "dynamic",
+    threads: SupportsIndex | None = None,
+    time_limit_ms: float | None = None,
+    viewport: _Viewport = ...,
+    on_tile: Callable[..., Any] | None = None,
+    tile_pixels: bool = False,
+    kernel: str = "auto",
+    interior_shortcut: bool = False,
 ) -> dict[str, Any]: ...
-def escape_time(cr: float, ci: float, max_iter: int) -> int: ...
+def render_tile(
+    tile_x: SupportsIndex,
+    tile_y: SupportsIndex,
+    tile_w: SupportsIndex,
+    tile_h: SupportsIndex,
+    *,
+    width: SupportsIndex = 800,
+    height: SupportsIndex = 600,
+    max_iter: SupportsIndex = 1000,
+    viewport: _Viewport = ...,
+    kernel: str = "auto",
+    interior_shortcut: bool = False,
+) -> npt.NDArray[np.uint32]:
+    """The escape counts of one tile, (tile_h, tile_w) uint32, computed with the GIL released."""
+
+def escape_time(cr: float, ci: float, max_iter: SupportsIndex) -> int: ...
 def default_threads() -> int: ...
 def available_kernels() -> list[str]: ...
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -11,15 +10,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from parlab import _core
-from parlab._core import TaskRecord
+from parlab._core import DEFAULT_VIEWPORT, TaskRecord
 
 if TYPE_CHECKING:
     import pandas as pd
-
-#: The original course demo's view of the whole set: (re_min, re_max, im_min, im_max).
-DEFAULT_VIEWPORT = (-2.5, 1.0, -1.0, 1.0)
-
-_I64 = 2**63
 
 
 @dataclass(frozen=True, repr=False)
@@ -124,58 +118,10 @@ def render(
     raises KeyboardInterrupt. Bad parameters raise TypeError or ValueError naming them.
     """
     raw = _core.render(
-        _integer("width", width),
-        _integer("height", height),
-        _integer("tile_w", tile_w),
-        _integer("tile_h", tile_h),
-        _integer("max_iter", max_iter),
-        _string("strategy", strategy),
-        None if threads is None else _integer("threads", threads),
-        None if time_limit_ms is None else _real("time_limit_ms", time_limit_ms),
-        _viewport(viewport),
-        on_tile,
-        bool(tile_pixels),
-        _string("kernel", kernel),
-        _flag("interior_shortcut", interior_shortcut),
-    )
+        width, height, tile_w, tile_h, max_iter, strategy, threads, time_limit_ms,
+        viewport, on_tile, tile_pixels, kernel, interior_shortcut,
+    )  # fmt: skip
     return RenderRun(**raw)
-
-
-def _integer(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{name}: must be an integer, got bool")
-    try:
-        number = operator.index(value)  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"{name}: must be an integer, got {type(value).__name__}") from None
-    if not -_I64 <= number < _I64:
-        raise ValueError(f"{name}: {number} is out of range")
-    return number
-
-
-def _real(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name}: must be a number, got {type(value).__name__}")
-    return float(value)
-
-
-def _string(name: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: must be a string, got {type(value).__name__}")
-    return value
-
-
-def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name}: must be True or False, got {type(value).__name__}")
-    return bool(value)
-
-
-def _viewport(value: object) -> tuple[float, float, float, float]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 4:
-        raise TypeError("viewport: must be 4 numbers (re_min, re_max, im_min, im_max)")
-    re_min, re_max, im_min, im_max = (_real("viewport", v) for v in value)
-    return (re_min, re_max, im_min, im_max)
 
 
 def calibrated_size(
@@ -193,7 +139,9 @@ def calibrated_size(
     Render time is proportional to the pixel count for a fixed view, so one timed probe at
     a small size is enough. The result stays between 200×150 and 4000×3000.
     """
-    target = _real("sequential_ms", sequential_ms)
+    if isinstance(sequential_ms, bool) or not isinstance(sequential_ms, Real):
+        raise TypeError(f"sequential_ms: must be a number, got {type(sequential_ms).__name__}")
+    target = float(sequential_ms)
     if not 1 <= target <= 60_000:
         raise ValueError(f"sequential_ms: must be between 1 and 60000, got {target}")
     probe_w = 240

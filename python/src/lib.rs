@@ -3,14 +3,16 @@
 
 use std::ops::ControlFlow;
 
-use numpy::{PyArray1, PyArrayMethods};
+use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use parlab_core as core;
 use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
+mod args;
+
 /// The one place where a core error becomes a Python exception.
-fn to_py_err(err: core::Error) -> PyErr {
+pub(crate) fn to_py_err(err: core::Error) -> PyErr {
     match err {
         core::Error::InvalidParameter { .. } => PyValueError::new_err(err.to_string()),
         core::Error::Cancelled | core::Error::ThreadPool(_) | core::Error::Output(_) => {
@@ -20,137 +22,144 @@ fn to_py_err(err: core::Error) -> PyErr {
 }
 
 /// One rendered tile: which thread ran it, when (µs since the run started), and its work.
-#[pyclass(frozen, get_all, module = "parlab", name = "TaskRecord")]
-#[derive(Clone)]
-struct TaskRecord {
-    task_id: usize,
-    thread_id: usize,
-    tile_x: usize,
-    tile_y: usize,
-    tile_w: usize,
-    tile_h: usize,
-    start_us: f64,
-    duration_us: f64,
-    pixels: usize,
-    iterations: u64,
-}
-
-impl From<&core::TaskRecord> for TaskRecord {
-    fn from(r: &core::TaskRecord) -> Self {
-        TaskRecord {
-            task_id: r.task_id,
-            thread_id: r.thread_id,
-            tile_x: r.tile_x,
-            tile_y: r.tile_y,
-            tile_w: r.tile_w,
-            tile_h: r.tile_h,
-            start_us: r.start_us,
-            duration_us: r.duration_us,
-            pixels: r.pixels,
-            iterations: r.iterations,
-        }
-    }
-}
+#[pyclass(frozen, eq, module = "parlab", name = "TaskRecord")]
+#[derive(Clone, PartialEq)]
+struct TaskRecord(core::TaskRecord);
 
 #[pymethods]
 impl TaskRecord {
+    /// A record built by hand, e.g. from another scheduler's task stream.
+    #[new]
+    #[pyo3(signature = (task_id, thread_id, tile_x, tile_y, tile_w, tile_h, start_us, duration_us, pixels, iterations))]
+    #[allow(clippy::too_many_arguments)] // one per field, by keyword
+    fn new(
+        task_id: usize,
+        thread_id: usize,
+        tile_x: usize,
+        tile_y: usize,
+        tile_w: usize,
+        tile_h: usize,
+        start_us: f64,
+        duration_us: f64,
+        pixels: usize,
+        iterations: u64,
+    ) -> Self {
+        TaskRecord(core::TaskRecord {
+            task_id,
+            thread_id,
+            tile_x,
+            tile_y,
+            tile_w,
+            tile_h,
+            start_us,
+            duration_us,
+            pixels,
+            iterations,
+        })
+    }
+
+    #[getter]
+    fn task_id(&self) -> usize {
+        self.0.task_id
+    }
+    #[getter]
+    fn thread_id(&self) -> usize {
+        self.0.thread_id
+    }
+    #[getter]
+    fn tile_x(&self) -> usize {
+        self.0.tile_x
+    }
+    #[getter]
+    fn tile_y(&self) -> usize {
+        self.0.tile_y
+    }
+    #[getter]
+    fn tile_w(&self) -> usize {
+        self.0.tile_w
+    }
+    #[getter]
+    fn tile_h(&self) -> usize {
+        self.0.tile_h
+    }
+    #[getter]
+    fn start_us(&self) -> f64 {
+        self.0.start_us
+    }
+    #[getter]
+    fn duration_us(&self) -> f64 {
+        self.0.duration_us
+    }
+    #[getter]
+    fn pixels(&self) -> usize {
+        self.0.pixels
+    }
+    #[getter]
+    fn iterations(&self) -> u64 {
+        self.0.iterations
+    }
+
     /// When the tile finished, in µs since the run started.
     #[getter]
     fn end_us(&self) -> f64 {
-        self.start_us + self.duration_us
+        self.0.end_us()
     }
 
-    /// The record as a plain dict (JSON-ready).
+    /// The record as a plain dict (JSON-ready), keyed like the constructor.
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let r = &self.0;
         let d = PyDict::new(py);
-        d.set_item("task_id", self.task_id)?;
-        d.set_item("thread_id", self.thread_id)?;
-        d.set_item("tile_x", self.tile_x)?;
-        d.set_item("tile_y", self.tile_y)?;
-        d.set_item("tile_w", self.tile_w)?;
-        d.set_item("tile_h", self.tile_h)?;
-        d.set_item("start_us", self.start_us)?;
-        d.set_item("duration_us", self.duration_us)?;
-        d.set_item("pixels", self.pixels)?;
-        d.set_item("iterations", self.iterations)?;
+        d.set_item("task_id", r.task_id)?;
+        d.set_item("thread_id", r.thread_id)?;
+        d.set_item("tile_x", r.tile_x)?;
+        d.set_item("tile_y", r.tile_y)?;
+        d.set_item("tile_w", r.tile_w)?;
+        d.set_item("tile_h", r.tile_h)?;
+        d.set_item("start_us", r.start_us)?;
+        d.set_item("duration_us", r.duration_us)?;
+        d.set_item("pixels", r.pixels)?;
+        d.set_item("iterations", r.iterations)?;
         Ok(d)
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "TaskRecord(task_id={}, thread_id={}, tile=({}, {}, {}×{}), start_us={:.1}, duration_us={:.1}, iterations={})",
-            self.task_id, self.thread_id, self.tile_x, self.tile_y, self.tile_w, self.tile_h,
-            self.start_us, self.duration_us, self.iterations
-        )
+    /// Pickles as a call of the constructor with the record's fields.
+    #[allow(clippy::type_complexity)]
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> (
+        Bound<'py, pyo3::types::PyType>,
+        (
+            usize,
+            usize,
+            usize,
+            usize,
+            usize,
+            usize,
+            f64,
+            f64,
+            usize,
+            u64,
+        ),
+    ) {
+        let r = &slf.get().0;
+        let fields = (
+            r.task_id,
+            r.thread_id,
+            r.tile_x,
+            r.tile_y,
+            r.tile_w,
+            r.tile_h,
+            r.start_us,
+            r.duration_us,
+            r.pixels,
+            r.iterations,
+        );
+        (slf.get_type(), fields)
     }
-}
 
-/// A count from Python: negative values reach the core's range check by name.
-fn count(name: &'static str, value: i64) -> Result<usize, core::Error> {
-    usize::try_from(value)
-        .map_err(|_| core::Error::invalid(name, format!("must be at least 1, got {value}")))
-}
-
-fn iterations_limit(value: i64) -> Result<u32, core::Error> {
-    u32::try_from(value)
-        .ok()
-        .filter(|v| (1..=core::render::MAX_ITER).contains(v))
-        .ok_or_else(|| {
-            core::Error::invalid(
-                "max_iter",
-                format!(
-                    "must be between 1 and {}, got {value}",
-                    core::render::MAX_ITER
-                ),
-            )
-        })
-}
-
-fn threads_request(value: Option<i64>) -> Result<Option<usize>, core::Error> {
-    value
-        .map(|n| {
-            usize::try_from(n).map_err(|_| {
-                core::Error::invalid(
-                    "threads",
-                    format!(
-                        "must be between 1 and {}, got {n}",
-                        core::render::MAX_THREADS
-                    ),
-                )
-            })
-        })
-        .transpose()
-}
-
-#[allow(clippy::too_many_arguments)]
-fn config_from_args(
-    width: i64,
-    height: i64,
-    tile_w: i64,
-    tile_h: i64,
-    max_iter: i64,
-    strategy: &str,
-    threads: Option<i64>,
-    time_limit_ms: Option<f64>,
-    viewport: (f64, f64, f64, f64),
-    kernel: &str,
-    interior_shortcut: bool,
-) -> Result<core::RenderConfig, core::Error> {
-    let config = core::RenderConfig {
-        width: count("width", width)?,
-        height: count("height", height)?,
-        tile_w: count("tile_w", tile_w)?,
-        tile_h: count("tile_h", tile_h)?,
-        max_iter: iterations_limit(max_iter)?,
-        strategy: strategy.parse()?,
-        threads: threads_request(threads)?,
-        time_limit: time_limit_ms.map(core::time_limit_from_ms).transpose()?,
-        viewport: core::Viewport::new(viewport.0, viewport.1, viewport.2, viewport.3),
-        kernel: kernel.parse()?,
-        interior_shortcut,
-    };
-    config.validate()?;
-    Ok(config)
+    fn __repr__(&self) -> String {
+        self.0.to_string()
+    }
 }
 
 /// Calls `on_tile(record)` or, with `tile_pixels`, `on_tile(record, pixels)`.
@@ -161,10 +170,11 @@ fn deliver(
     pixels: &[u32],
     tile_pixels: bool,
 ) -> PyResult<()> {
-    let record = Py::new(py, TaskRecord::from(record))?;
-    if tile_pixels {
-        let array =
-            PyArray1::from_slice(py, pixels).reshape([record.get().tile_h, record.get().tile_w])?;
+    let array = tile_pixels
+        .then(|| PyArray1::from_slice(py, pixels).reshape([record.tile_h, record.tile_w]))
+        .transpose()?;
+    let record = Py::new(py, TaskRecord(record.clone()))?;
+    if let Some(array) = array {
         on_tile.call1(py, (record, array))?;
     } else {
         on_tile.call1(py, (record,))?;
@@ -174,25 +184,35 @@ fn deliver(
 
 /// Renders the Mandelbrot set in tiles; see `parlab.render` for the documented API.
 #[pyfunction]
-#[pyo3(signature = (width, height, tile_w, tile_h, max_iter, strategy, threads, time_limit_ms, viewport, on_tile, tile_pixels, kernel, interior_shortcut))]
+#[pyo3(signature = (
+    width = 800, height = 600, tile_w = 50, tile_h = 50, max_iter = 1000,
+    strategy = core::Strategy::Dynamic, threads = None, time_limit_ms = None,
+    viewport = core::Viewport::default(), on_tile = None, tile_pixels = false,
+    kernel = core::Kernel::Auto, interior_shortcut = false,
+))]
+#[pyo3(
+    text_signature = "(width=800, height=600, tile_w=50, tile_h=50, max_iter=1000, \
+    strategy='dynamic', threads=None, time_limit_ms=None, viewport=..., \
+    on_tile=None, tile_pixels=False, kernel='auto', interior_shortcut=False)"
+)]
 #[allow(clippy::too_many_arguments)]
 fn render<'py>(
     py: Python<'py>,
-    width: i64,
-    height: i64,
-    tile_w: i64,
-    tile_h: i64,
-    max_iter: i64,
-    strategy: &str,
-    threads: Option<i64>,
-    time_limit_ms: Option<f64>,
-    viewport: (f64, f64, f64, f64),
+    #[pyo3(from_py_with = args::width)] width: usize,
+    #[pyo3(from_py_with = args::height)] height: usize,
+    #[pyo3(from_py_with = args::tile_w)] tile_w: usize,
+    #[pyo3(from_py_with = args::tile_h)] tile_h: usize,
+    #[pyo3(from_py_with = args::max_iter)] max_iter: u32,
+    #[pyo3(from_py_with = args::strategy)] strategy: core::Strategy,
+    #[pyo3(from_py_with = args::threads)] threads: Option<usize>,
+    #[pyo3(from_py_with = args::time_limit_ms)] time_limit_ms: Option<f64>,
+    #[pyo3(from_py_with = args::viewport)] viewport: core::Viewport,
     on_tile: Option<Bound<'py, PyAny>>,
-    tile_pixels: bool,
-    kernel: &str,
-    interior_shortcut: bool,
+    #[pyo3(from_py_with = args::tile_pixels)] tile_pixels: bool,
+    #[pyo3(from_py_with = args::kernel)] kernel: core::Kernel,
+    #[pyo3(from_py_with = args::interior_shortcut)] interior_shortcut: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let config = config_from_args(
+    let config = core::RenderConfig {
         width,
         height,
         tile_w,
@@ -200,12 +220,14 @@ fn render<'py>(
         max_iter,
         strategy,
         threads,
-        time_limit_ms,
+        time_limit: time_limit_ms
+            .map(core::time_limit_from_ms)
+            .transpose()
+            .map_err(to_py_err)?,
         viewport,
         kernel,
         interior_shortcut,
-    )
-    .map_err(to_py_err)?;
+    };
     if let Some(f) = &on_tile {
         if !f.is_callable() {
             let kind = f.get_type().name()?;
@@ -245,7 +267,7 @@ fn render<'py>(
     }
     let run = outcome.map_err(to_py_err)?;
 
-    let records: Vec<TaskRecord> = run.records.iter().map(TaskRecord::from).collect();
+    let records: Vec<TaskRecord> = run.records.iter().cloned().map(TaskRecord).collect();
     let iterations = PyArray1::from_vec(py, run.iterations).reshape([run.height, run.width])?;
     let out = PyDict::new(py);
     out.set_item("iterations", iterations)?;
@@ -261,14 +283,81 @@ fn render<'py>(
     Ok(out)
 }
 
+/// The escape counts of one tile, (tile_h, tile_w) uint32, computed on this thread with
+/// the GIL released: several Python threads calling it run in parallel. The same pixels,
+/// checks and kernels as `render` (`viewport` defaults to `DEFAULT_VIEWPORT`); a tile not
+/// inside the image is a ValueError. A large tile is computed in parts, so Ctrl-C stops it.
+#[pyfunction]
+#[pyo3(signature = (
+    tile_x, tile_y, tile_w, tile_h, *, width = 800, height = 600, max_iter = 1000,
+    viewport = core::Viewport::default(), kernel = core::Kernel::Auto, interior_shortcut = false,
+))]
+#[pyo3(
+    text_signature = "(tile_x, tile_y, tile_w, tile_h, *, width=800, height=600, \
+    max_iter=1000, viewport=..., kernel='auto', interior_shortcut=False)"
+)]
+#[allow(clippy::too_many_arguments)]
+fn render_tile<'py>(
+    py: Python<'py>,
+    #[pyo3(from_py_with = args::tile_x)] tile_x: usize,
+    #[pyo3(from_py_with = args::tile_y)] tile_y: usize,
+    #[pyo3(from_py_with = args::tile_w)] tile_w: usize,
+    #[pyo3(from_py_with = args::tile_h)] tile_h: usize,
+    #[pyo3(from_py_with = args::width)] width: usize,
+    #[pyo3(from_py_with = args::height)] height: usize,
+    #[pyo3(from_py_with = args::max_iter)] max_iter: u32,
+    #[pyo3(from_py_with = args::viewport)] viewport: core::Viewport,
+    #[pyo3(from_py_with = args::kernel)] kernel: core::Kernel,
+    #[pyo3(from_py_with = args::interior_shortcut)] interior_shortcut: bool,
+) -> PyResult<Bound<'py, PyArray2<u32>>> {
+    let frame = core::Frame {
+        view: viewport,
+        width,
+        height,
+        max_iter,
+    };
+    let tile = core::Tile::new(0, tile_x, tile_y, tile_w, tile_h);
+    let mut interrupt = None;
+    let mut pixels = Vec::new();
+    let outcome = py.detach(|| {
+        // Between bands of a large tile: a chance for Ctrl-C (on the main thread).
+        let between = || match Python::attach(|py| py.check_signals()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                interrupt = Some(err);
+                ControlFlow::Break(())
+            }
+        };
+        core::render_one_tile(
+            &frame,
+            &tile,
+            kernel,
+            interior_shortcut,
+            between,
+            &mut pixels,
+        )
+    });
+    if let Some(err) = interrupt {
+        return Err(err);
+    }
+    outcome.map_err(to_py_err)?;
+    PyArray1::from_vec(py, pixels).reshape([tile_h, tile_w])
+}
+
 /// Escape count of the point c = cr + ci·i, under parlab's pixel definition.
 #[pyfunction]
-fn escape_time(cr: f64, ci: f64, max_iter: i64) -> PyResult<u32> {
-    Ok(core::escape_time(
-        cr,
-        ci,
-        iterations_limit(max_iter).map_err(to_py_err)?,
-    ))
+fn escape_time(
+    cr: f64,
+    ci: f64,
+    #[pyo3(from_py_with = args::max_iter)] max_iter: u32,
+) -> PyResult<u32> {
+    core::Frame {
+        max_iter,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(to_py_err)?;
+    Ok(core::escape_time(cr, ci, max_iter))
 }
 
 /// This machine's hardware card, with the Python interpreter's own facts added.
@@ -415,8 +504,12 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let kernels: Vec<&str> = core::Kernel::ALL.iter().map(|k| k.name()).collect();
     m.add("KERNELS", PyTuple::new(m.py(), kernels)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_TILES", core::MAX_TILES)?;
+    let v = core::Viewport::default();
+    m.add("DEFAULT_VIEWPORT", (v.re_min, v.re_max, v.im_min, v.im_max))?;
     m.add_class::<TaskRecord>()?;
     m.add_function(wrap_pyfunction!(render, m)?)?;
+    m.add_function(wrap_pyfunction!(render_tile, m)?)?;
     m.add_function(wrap_pyfunction!(escape_time, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(available_kernels, m)?)?;

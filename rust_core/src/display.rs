@@ -114,6 +114,25 @@ impl fmt::Display for RenderRun {
     }
 }
 
+impl fmt::Display for TaskRecord {
+    /// `TaskRecord(task_id=0, thread_id=1, tile=(0, 0, 50×50), start_us=12.5, ...)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "TaskRecord(task_id={}, thread_id={}, tile=({}, {}, {}×{}), start_us={:.1}, duration_us={:.1}, iterations={})",
+            self.task_id,
+            self.thread_id,
+            self.tile_x,
+            self.tile_y,
+            self.tile_w,
+            self.tile_h,
+            self.start_us,
+            self.duration_us,
+            self.iterations
+        )
+    }
+}
+
 impl PerThread {
     pub fn to_html(&self) -> String {
         let mut html = table_head(&["thread", "tiles", "busy ms", "idle ms", "iterations"]);

@@ -35,9 +35,10 @@ pub use display::{PerThread, RecordTable, ThreadStats};
 pub use error::{Error, Result};
 pub use hardware::{detect, HardwareInfo};
 pub use kernels::{is_interior, render_tile_with, Kernel};
-pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Viewport};
+pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Frame, Viewport};
 pub use render::{
-    default_threads, render, render_with, time_limit_from_ms, Event, RenderConfig, RenderRun,
+    default_threads, render, render_one_tile, render_with, time_limit_from_ms, Event, RenderConfig,
+    RenderRun, MAX_ITER, MAX_PIXELS, MAX_THREADS, MAX_TILES,
 };
 pub use schedule::Strategy;
 pub use tiles::{tile_count, tile_grid, Tile};

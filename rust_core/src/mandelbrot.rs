@@ -59,6 +59,28 @@ impl Viewport {
     }
 }
 
+/// An image of the complex plane: which rectangle, how many pixels, how many iterations
+/// at most. Everything a tile's pixels depend on, besides the tile itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Frame {
+    pub view: Viewport,
+    pub width: usize,
+    pub height: usize,
+    pub max_iter: u32,
+}
+
+impl Default for Frame {
+    /// The original course demo: the whole set in 800×600 pixels, 1000 iterations.
+    fn default() -> Self {
+        Frame {
+            view: Viewport::default(),
+            width: 800,
+            height: 600,
+            max_iter: 1000,
+        }
+    }
+}
+
 /// The point of the complex plane at the top-left corner of pixel (x, y).
 #[inline]
 pub fn pixel_to_point(

@@ -14,13 +14,16 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::kernels::{render_tile_with, Kernel};
-use crate::mandelbrot::Viewport;
+use crate::mandelbrot::{Frame, Viewport};
 use crate::schedule::Strategy;
-use crate::tiles::{tile_grid, Tile};
+use crate::tiles::{tile_count, tile_grid, Tile};
 use crate::timeline::{micros, RunClock, TaskRecord};
 
 /// The largest image a render accepts (100 megapixels, 400 MB of counts).
 pub const MAX_PIXELS: usize = 100_000_000;
+/// The most tiles a render accepts: each costs a record and a task, so 1×1 tiles of a
+/// large image would take gigabytes before the first pixel.
+pub const MAX_TILES: usize = 1_000_000;
 /// The most iterations per pixel a render accepts.
 pub const MAX_ITER: u32 = 1_000_000;
 /// The most threads a render accepts.
@@ -70,14 +73,62 @@ impl Default for RenderConfig {
 }
 
 impl RenderConfig {
-    /// Checks every parameter and returns the number of threads the render will use.
+    /// The image this render makes, without the scheduling.
+    pub fn frame(&self) -> Frame {
+        Frame {
+            view: self.viewport,
+            width: self.width,
+            height: self.height,
+            max_iter: self.max_iter,
+        }
+    }
+
+    /// Checks every parameter, before anything is allocated, and returns the number of
+    /// threads the render will use.
     pub fn validate(&self) -> Result<usize> {
-        for (name, value) in [
-            ("width", self.width),
-            ("height", self.height),
-            ("tile_w", self.tile_w),
-            ("tile_h", self.tile_h),
-        ] {
+        self.frame().validate()?;
+        for (name, value) in [("tile_w", self.tile_w), ("tile_h", self.tile_h)] {
+            if value == 0 {
+                return Err(Error::invalid(name, "must be at least 1"));
+            }
+        }
+        let tiles = tile_count(self.width, self.height, self.tile_w, self.tile_h);
+        if tiles > MAX_TILES {
+            return Err(Error::invalid(
+                "tile_w",
+                format!(
+                    "tiles of tile_w × tile_h = {} × {} cut the {}×{} image into {tiles} tiles, \
+                     over the limit of {MAX_TILES} tiles: use larger tiles",
+                    self.tile_w, self.tile_h, self.width, self.height
+                ),
+            ));
+        }
+        self.kernel.resolve()?;
+        let threads = match (self.strategy, self.threads) {
+            (Strategy::Sequential, None | Some(1)) => 1,
+            (Strategy::Sequential, Some(n)) => {
+                return Err(Error::invalid(
+                    "threads",
+                    format!("the sequential strategy runs on exactly 1 thread, got {n}"),
+                ))
+            }
+            (_, Some(n)) if (1..=MAX_THREADS).contains(&n) => n,
+            (_, Some(n)) => {
+                return Err(Error::invalid(
+                    "threads",
+                    format!("must be between 1 and {MAX_THREADS}, got {n}"),
+                ))
+            }
+            (_, None) => default_threads(),
+        };
+        Ok(threads)
+    }
+}
+
+impl Frame {
+    /// Checks the image size, the iteration limit and the viewport.
+    pub fn validate(&self) -> Result<()> {
+        for (name, value) in [("width", self.width), ("height", self.height)] {
             if value == 0 {
                 return Err(Error::invalid(name, "must be at least 1"));
             }
@@ -100,27 +151,99 @@ impl RenderConfig {
                 format!("must be between 1 and {MAX_ITER}, got {}", self.max_iter),
             ));
         }
-        self.viewport.validate()?;
-        self.kernel.resolve()?;
-        let threads = match (self.strategy, self.threads) {
-            (Strategy::Sequential, None | Some(1)) => 1,
-            (Strategy::Sequential, Some(n)) => {
-                return Err(Error::invalid(
-                    "threads",
-                    format!("the sequential strategy runs on exactly 1 thread, got {n}"),
-                ))
-            }
-            (_, Some(n)) if (1..=MAX_THREADS).contains(&n) => n,
-            (_, Some(n)) => {
-                return Err(Error::invalid(
-                    "threads",
-                    format!("must be between 1 and {MAX_THREADS}, got {n}"),
-                ))
-            }
-            (_, None) => default_threads(),
-        };
-        Ok(threads)
+        self.view.validate()
     }
+
+    /// Checks that `tile` is a non-empty rectangle inside the image.
+    pub fn check_tile(&self, tile: &Tile) -> Result<()> {
+        for (name, size) in [("tile_w", tile.w), ("tile_h", tile.h)] {
+            if size == 0 {
+                return Err(Error::invalid(name, "must be at least 1"));
+            }
+        }
+        for (name, start, size, side, limit) in [
+            ("tile_x", tile.x, tile.w, "width", self.width),
+            ("tile_y", tile.y, tile.h, "height", self.height),
+        ] {
+            if start.checked_add(size).is_none_or(|end| end > limit) {
+                return Err(Error::invalid(
+                    name,
+                    format!(
+                        "the tile's pixels {start}..{start}+{size} are not all inside the \
+                         image's {side} of {limit}"
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The most iterations one part of [`render_one_tile`] may cost: tens of milliseconds.
+const PART_ITERATIONS: u64 = 1 << 24;
+
+/// Renders one tile of `frame` on this thread with `kernel`: the building block of a
+/// scheduler written by hand (the Python binding's `render_tile`). The frame, the tile
+/// and the kernel are checked before anything is allocated. A tile that could take long
+/// is rendered in parts (bands of rows, or pieces of a row), calling `between()` after
+/// each: `Break` cancels it (`Err(Cancelled)`), which is how a caller keeps Ctrl-C working.
+pub fn render_one_tile(
+    frame: &Frame,
+    tile: &Tile,
+    kernel: Kernel,
+    interior_shortcut: bool,
+    mut between: impl FnMut() -> ControlFlow<()>,
+    out: &mut Vec<u32>,
+) -> Result<u64> {
+    frame.validate()?;
+    frame.check_tile(tile)?;
+    let kernel = kernel.resolve()?;
+    let never = AtomicBool::new(false);
+    let render = |part: &Tile, out: &mut Vec<u32>| {
+        let Frame {
+            view,
+            width,
+            height,
+            max_iter,
+        } = frame;
+        render_tile_with(
+            kernel,
+            interior_shortcut,
+            view,
+            *width,
+            *height,
+            part,
+            *max_iter,
+            &never,
+            out,
+        )
+    };
+    // Parts of at most PART_ITERATIONS in the worst case (every pixel reaching max_iter).
+    let row_cost = tile.w as u64 * u64::from(frame.max_iter);
+    let cols = (PART_ITERATIONS / u64::from(frame.max_iter))
+        .min(tile.w as u64)
+        .max(1) as usize;
+    let rows = (PART_ITERATIONS / row_cost).min(tile.h as u64).max(1) as usize;
+    if rows == tile.h {
+        return render(tile, out);
+    }
+    out.clear();
+    out.resize(tile.pixels(), 0);
+    let (mut work, mut pixels) = (0, Vec::new());
+    for y in (0..tile.h).step_by(rows) {
+        for x in (0..tile.w).step_by(cols) {
+            if (x, y) != (0, 0) && between().is_break() {
+                return Err(Error::Cancelled);
+            }
+            let (w, h) = (cols.min(tile.w - x), rows.min(tile.h - y));
+            work += render(
+                &Tile::new(tile.task_id, tile.x + x, tile.y + y, w, h),
+                &mut pixels,
+            )?;
+            paste(out, tile.w, x, y, w, &pixels);
+        }
+    }
+    Ok(work)
 }
 
 /// The thread count a pool should use here: the CPUs this process may run on, within its
@@ -241,7 +364,8 @@ pub fn render_with(
         loop {
             match finished.recv_timeout(TICK) {
                 Ok((record, pixels)) => {
-                    paste(&mut iterations, config.width, &record, &pixels);
+                    let (x, y, w) = (record.tile_x, record.tile_y, record.tile_w);
+                    paste(&mut iterations, config.width, x, y, w, &pixels);
                     notify(Event::Tile {
                         record: &record,
                         pixels: &pixels,
@@ -321,10 +445,11 @@ impl Job<'_> {
     }
 }
 
-/// Copies a finished tile's counts into its place in the image.
-fn paste(image: &mut [u32], width: usize, record: &TaskRecord, pixels: &[u32]) {
-    for (row, line) in pixels.chunks_exact(record.tile_w).enumerate() {
-        let start = (record.tile_y + row) * width + record.tile_x;
-        image[start..start + record.tile_w].copy_from_slice(line);
+/// Copies the counts of a tile `w` pixels wide at (x, y) into its place in an image
+/// `width` pixels wide.
+fn paste(image: &mut [u32], width: usize, x: usize, y: usize, w: usize, pixels: &[u32]) {
+    for (row, line) in pixels.chunks_exact(w).enumerate() {
+        let start = (y + row) * width + x;
+        image[start..start + w].copy_from_slice(line);
     }
 }

@@ -5,7 +5,10 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use parlab_core::{render, render_with, Error, Event, RenderConfig, Strategy, Viewport};
+use parlab_core::{
+    render, render_one_tile, render_with, Error, Event, Frame, Kernel, RenderConfig, Strategy,
+    Tile, Viewport, MAX_TILES,
+};
 
 fn views() -> Vec<RenderConfig> {
     vec![
@@ -416,4 +419,141 @@ fn default_threads_is_at_least_one() {
     .unwrap();
     assert!(run.threads >= 1);
     assert_eq!(run.threads, parlab_core::default_threads());
+}
+
+#[test]
+fn too_many_tiles_are_refused_by_name_before_allocating() {
+    // 100 M tiles of 1×1 pixel: a tile grid of gigabytes, had it been built.
+    let config = RenderConfig {
+        width: 10_000,
+        height: 10_000,
+        tile_w: 1,
+        tile_h: 1,
+        max_iter: 1,
+        ..Default::default()
+    };
+    let err = render(&config).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidParameter { name: "tile_w", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(&MAX_TILES.to_string()), "{err}");
+    // Just at the limit is fine.
+    let at_limit = RenderConfig {
+        width: 1000,
+        height: 1000,
+        ..config
+    };
+    assert_eq!(at_limit.validate().map(|_| ()), Ok(()));
+}
+
+/// An image whose counts vary from pixel to pixel (1 to 49) but never reach `max_iter`:
+/// right of the main cardioid, outside the set.
+fn outside_frame(max_iter: u32) -> Frame {
+    Frame {
+        view: Viewport::new(0.45, 0.9, 0.0, 0.5),
+        width: 90,
+        height: 70,
+        max_iter,
+    }
+}
+
+#[test]
+fn one_tile_has_the_counts_of_the_whole_render() {
+    for max_iter in [300, 1_000_000] {
+        let frame = outside_frame(max_iter);
+        let whole = render(&RenderConfig {
+            width: frame.width,
+            height: frame.height,
+            max_iter,
+            viewport: frame.view,
+            kernel: Kernel::Scalar,
+            ..Default::default()
+        })
+        .unwrap();
+        for kernel in Kernel::available() {
+            for tile in [Tile::new(0, 0, 0, 90, 70), Tile::new(0, 13, 7, 41, 29)] {
+                // With max_iter 1e6 the tile is rendered in many parts.
+                let (mut parts, mut out) = (1, Vec::new());
+                let between = || {
+                    parts += 1;
+                    ControlFlow::Continue(())
+                };
+                let work =
+                    render_one_tile(&frame, &tile, kernel, false, between, &mut out).unwrap();
+                let expected: Vec<u32> = (tile.y..tile.y + tile.h)
+                    .flat_map(|y| (tile.x..tile.x + tile.w).map(move |x| (x, y)))
+                    .map(|(x, y)| whole.count(x, y))
+                    .collect();
+                assert_eq!(out, expected, "{kernel:?}, {tile:?}, max_iter {max_iter}");
+                assert_eq!(work, expected.iter().map(|&c| u64::from(c)).sum::<u64>());
+                assert_eq!(parts > 1, max_iter == 1_000_000, "{parts} parts");
+            }
+        }
+    }
+}
+
+#[test]
+fn one_tile_can_be_cancelled_between_parts() {
+    let frame = outside_frame(1_000_000);
+    let tile = Tile::new(0, 0, 0, 90, 70);
+    let mut calls = 0;
+    let stop_at_third = || {
+        calls += 1;
+        if calls == 3 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    };
+    let result = render_one_tile(
+        &frame,
+        &tile,
+        Kernel::Auto,
+        false,
+        stop_at_third,
+        &mut Vec::new(),
+    );
+    assert_eq!(result, Err(Error::Cancelled));
+    assert_eq!(calls, 3);
+}
+
+#[test]
+fn one_tile_checks_the_frame_and_the_tile() {
+    let frame = Frame::default();
+    let cases = [
+        ("tile_x", frame, Tile::new(0, 790, 0, 20, 10)),
+        ("tile_y", frame, Tile::new(0, 0, 600, 10, 1)),
+        ("tile_x", frame, Tile::new(0, usize::MAX, 0, 2, 1)),
+        ("tile_w", frame, Tile::new(0, 0, 0, 0, 10)),
+        ("tile_h", frame, Tile::new(0, 0, 0, 10, 0)),
+        (
+            "width",
+            Frame { width: 0, ..frame },
+            Tile::new(0, 0, 0, 1, 1),
+        ),
+        (
+            "max_iter",
+            Frame {
+                max_iter: 0,
+                ..frame
+            },
+            Tile::new(0, 0, 0, 1, 1),
+        ),
+        (
+            "viewport",
+            Frame {
+                view: Viewport::new(1.0, 0.0, 0.0, 1.0),
+                ..frame
+            },
+            Tile::new(0, 0, 0, 1, 1),
+        ),
+    ];
+    for (name, frame, tile) in cases {
+        let never = || ControlFlow::Continue(());
+        match render_one_tile(&frame, &tile, Kernel::Auto, false, never, &mut Vec::new()) {
+            Err(Error::InvalidParameter { name: got, .. }) => assert_eq!(got, name, "{tile:?}"),
+            other => panic!("{frame:?}, {tile:?} gave {other:?}"),
+        }
+    }
 }
