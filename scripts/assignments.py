@@ -30,6 +30,11 @@ def nbgrader_cells(path):
     return [cell for cell in cells if "nbgrader" in cell.get("metadata", {})]
 
 
+def language(path):
+    """The language of a notebook's kernel, which chooses nbgrader's code stub."""
+    return json.loads(Path(path).read_text())["metadata"]["kernelspec"]["language"]
+
+
 def exercise_notebooks(folders=FOLDERS):
     """The notebooks in the folders with at least one nbgrader cell, sorted by path."""
     return sorted(path for folder in folders for path in Path(folder).glob("*.ipynb") if nbgrader_cells(path))
@@ -78,7 +83,8 @@ def generate(notebooks, root=ROOT):
     """Links the sources, then writes the student versions of every assignment into root/release."""
     shutil.rmtree(Path(root) / "release", ignore_errors=True)
     link_sources(notebooks, root)
-    link_crate(root)
+    if any(language(notebook) == "rust" for notebook in notebooks):
+        link_crate(root)
     if notebooks:  # one process for all: "*" is a glob over build/source/
         nbgrader("generate_assignment", "*", "--force", "--log-level=WARN", root=root)
 

@@ -66,10 +66,6 @@ def autograded_tests(path):
     ]
 
 
-def language(path):
-    return json.loads(Path(path).read_text())["metadata"]["kernelspec"]["language"]
-
-
 def secret_lines(path):
     """Lines that the source has only between solution or hidden-test markers (at least 8
     characters, so that `}` or `pass` do not count): none of them may reach a student."""
@@ -140,7 +136,7 @@ def released(root, path):
 
 
 def test_there_are_assignments_on_both_kernels():
-    assert {language(path) for path in NOTEBOOKS} >= {"python", "rust"}
+    assert {assignments.language(path) for path in NOTEBOOKS} >= {"python", "rust"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
@@ -186,7 +182,7 @@ def test_the_release_holds_no_solution_and_no_hidden_test(course, path):
         assert marker not in text
     leaked = [line for line in secret_lines(path) if line in text]
     assert not leaked, f"solution or hidden-test lines in the student version: {leaked}"
-    stub = STUBS[language(path)]
+    stub = STUBS[assignments.language(path)]
     answers = [cell for cell in cells(student) if nbgrader(cell).get("solution") and cell["cell_type"] == "code"]
     assert answers and all(stub in source(cell) for cell in answers)
     assert all(not cell.get("outputs") for cell in cells(student))
