@@ -9,7 +9,7 @@ import pytest
 
 import parlab
 from parlab.experiments import download, fib, lists, multiplexer, pixels
-from parlab.experiments._common import COLUMNS, peak_concurrency, summary
+from parlab.experiments.frames import COLUMNS, peak_concurrency, summary
 from parlab.experiments.pages import PageServer
 
 
@@ -345,7 +345,7 @@ def _parent(pid):
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists children in /proc")
 def test_an_interrupted_process_pool_leaves_no_child():
-    from parlab.experiments._common import process_pool
+    from parlab.experiments.pools import process_pool
 
     with pytest.raises(KeyboardInterrupt), process_pool(2) as pool:
         futures = [pool.submit(fib.timed_fib, 27) for _ in range(8)]

@@ -34,18 +34,6 @@ RECORD_KEYS = {
 LONG = dict(width=2000, height=2000, tile_w=50, tile_h=50, max_iter=20_000, time_limit_ms=60_000, num_threads=1)
 
 
-@pytest.fixture(scope="module")
-def server():
-    with BackgroundServer(create_app()) as running:
-        yield running
-
-
-@pytest.fixture
-def client(server):
-    with httpx.Client(base_url=server.url, timeout=60) as http:
-        yield http
-
-
 def url(mode, **params):
     return f"/api/compute/{mode}?{urlencode(params)}"
 
@@ -66,11 +54,11 @@ def render_threads():
     return sorted(n for n in names if n.startswith(("parlab-render", "parlab-worker", "parlab-rayon")))
 
 
-def wait_until_idle(client, within_s=20.0):
+def wait_until_idle(lab_client, within_s=20.0):
     """Seconds until the server reports no render running (fails after within_s), then checks
     that no render thread is left."""
     start = time.monotonic()
-    while (health := client.get("/api/compute/health").json())["active_renders"]:
+    while (health := lab_client.get("/api/compute/health").json())["active_renders"]:
         assert time.monotonic() - start < within_s, f"still rendering after {within_s} s: {health}"
         time.sleep(0.01)
     seconds = time.monotonic() - start
@@ -86,8 +74,8 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def test_health(client):
-    response = client.get("/api/compute/health")
+def test_health(lab_client):
+    response = lab_client.get("/api/compute/health")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
@@ -96,8 +84,8 @@ def test_health(client):
     assert body["limits"] == LIMITS
 
 
-def test_the_seed_example_answers_as_the_original_api(client):
-    response = client.get("/api/compute/concurrent?" + SEED_QUERY)
+def test_the_seed_example_answers_as_the_original_api(lab_client):
+    response = lab_client.get("/api/compute/concurrent?" + SEED_QUERY)
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/json"
     body = response.json()
@@ -119,8 +107,8 @@ def test_the_seed_example_answers_as_the_original_api(client):
     assert sum(r["iterations"] for r in data) == int(parlab.render(**SEQUENTIAL, threads=1).iterations.sum())
 
 
-def test_sequential(client):
-    body = client.get(url("sequential", **SEQUENTIAL)).json()
+def test_sequential(lab_client):
+    body = lab_client.get(url("sequential", **SEQUENTIAL)).json()
     assert body["success"] is True and body["message"] == "Sequential tasks executed successfully"
     assert body["params"] == {**SEQUENTIAL, "num_threads": 1, "mode": "sequential", "strategy": "sequential",
                               "include_pixels": False}  # fmt: skip
@@ -129,23 +117,23 @@ def test_sequential(client):
 
 
 @pytest.mark.parametrize("strategy", parlab.STRATEGIES)
-def test_every_strategy(client, strategy):
+def test_every_strategy(lab_client, strategy):
     threads = 1 if strategy == "sequential" else 2
-    body = client.get(url("concurrent", **{**SEED, "num_threads": threads, "strategy": strategy})).json()
+    body = lab_client.get(url("concurrent", **{**SEED, "num_threads": threads, "strategy": strategy})).json()
     assert body["success"] is True and body["strategy"] == strategy and body["num_threads"] == threads
     assert body["params"]["strategy"] == strategy and len(body["data"]) == 9
 
 
-def test_include_pixels_returns_each_tiles_counts(client):
-    body = client.get(url("concurrent", **SEED, strategy="dynamic", include_pixels="true")).json()
+def test_include_pixels_returns_each_tiles_counts(lab_client):
+    body = lab_client.get(url("concurrent", **SEED, strategy="dynamic", include_pixels="true")).json()
     expected = parlab.render(**SEQUENTIAL, threads=1).iterations
     for r in body["data"]:
         tile = expected[r["tile_y"] : r["tile_y"] + r["tile_h"], r["tile_x"] : r["tile_x"] + r["tile_w"]]
         np.testing.assert_array_equal(np.array(r["counts"]), tile)
 
 
-def test_a_time_limit_that_stops_every_tile_is_reported(client):
-    body = client.get(url("concurrent", **{**SEED, "time_limit_ms": 0})).json()
+def test_a_time_limit_that_stops_every_tile_is_reported(lab_client):
+    body = lab_client.get(url("concurrent", **{**SEED, "time_limit_ms": 0})).json()
     assert body["success"] is True and body["data"] == []
     assert body["time_limited"] is True and body["completed_tiles"] == 0 and body["total_tiles"] == 9
     assert "time limit of 0 ms reached: 0/9 tiles" in body["message"]
@@ -156,8 +144,9 @@ def without(name):
 
 
 BAD_QUERIES = [
-    *[(without(name), name) for name in SEED],
     *[({**SEED, name: "ten"}, name) for name in SEED],
+    *[({**SEED, name: ""}, name) for name in SEED],
+    *[({**SEED, name: "9" * 5000}, name) for name in SEED],
     *[({**SEED, name: "2.5"}, name) for name in SEED],
     *[({**SEED, name: -1}, name) for name in SEED],
     ({**SEED, "width": 0}, "width"),
@@ -178,13 +167,13 @@ BAD_QUERIES = [
     ({**SEED, "width": 2000, "height": 1000, "include_pixels": "true"}, "include_pixels"),
     ({**SEED, "width": 2000, "height": 2000, "tile_w": 10, "tile_h": 10}, "tile_w"),
     ({**SEED, "width": 2000, "height": 2000, "tile_w": 1000, "tile_h": 1000, "max_iter": 1001}, "max_iter"),
-    ({**SEED, "colour": "red"}, "colour"),
+    ({**SEED, "strategy": "x" * 10_000}, "strategy"),
 ]
 
 
 @pytest.mark.parametrize(("query", "name"), BAD_QUERIES, ids=[urlencode(q)[:80] for q, _ in BAD_QUERIES])
-def test_bad_input_is_400_naming_the_parameter(client, query, name):
-    response = client.get(url("concurrent", **query))
+def test_bad_input_is_400_naming_the_parameter(lab_client, query, name):
+    response = lab_client.get(url("concurrent", **query))
     assert response.status_code == 400
     body = response.json()
     assert body["success"] is False and body["error"] == "bad parameter"
@@ -196,21 +185,21 @@ def test_bad_input_is_400_naming_the_parameter(client, query, name):
     [
         ({**SEQUENTIAL, "num_threads": 2}, "num_threads"),
         ({**SEQUENTIAL, "strategy": "dynamic"}, "strategy"),
-        ({k: v for k, v in SEQUENTIAL.items() if k != "time_limit_ms"}, "time_limit_ms"),
+        ({**SEQUENTIAL, "time_limit_ms": "soon"}, "time_limit_ms"),
     ],
 )
-def test_bad_sequential_input(client, query, name):
-    response = client.get(url("sequential", **query))
+def test_bad_sequential_input(lab_client, query, name):
+    response = lab_client.get(url("sequential", **query))
     assert response.status_code == 400 and response.json()["message"].startswith(f"{name}:")
 
 
-def test_a_repeated_parameter_is_refused(client):
-    response = client.get("/api/compute/concurrent?" + SEED_QUERY + "&width=48")
+def test_a_repeated_parameter_is_refused(lab_client):
+    response = lab_client.get("/api/compute/concurrent?" + SEED_QUERY + "&width=48")
     assert response.status_code == 400 and response.json()["message"].startswith("width: given 2 times")
 
 
-def test_the_stream_sends_every_tile_then_the_summary(client):
-    with client.stream("GET", url("concurrent/stream", **SEED, strategy="dynamic")) as response:
+def test_the_stream_sends_every_tile_then_the_summary(lab_client):
+    with lab_client.stream("GET", url("concurrent/stream", **SEED, strategy="dynamic")) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         received = list(events(response.iter_lines()))
@@ -233,27 +222,31 @@ def test_the_stream_sends_every_tile_then_the_summary(client):
         np.testing.assert_array_equal(counts, window)
 
 
-def test_the_sequential_stream(client):
-    with client.stream("GET", url("sequential/stream", **SEQUENTIAL)) as response:
+def test_the_sequential_stream(lab_client):
+    with lab_client.stream("GET", url("sequential/stream", **SEQUENTIAL)) as response:
         received = list(events(response.iter_lines()))
     assert [d["task"]["task_id"] for n, d in received if n == "progress"] == list(range(9))
     assert received[-1] == ("complete", {**received[-1][1], "num_threads": 1, "completed_tasks": 9})
 
 
-def test_the_stream_refuses_bad_input_with_400(client):
-    response = client.get(url("concurrent/stream", **without("max_iter")))
-    assert response.status_code == 400 and response.json()["message"].startswith("max_iter:")
+@pytest.mark.parametrize(("query", "name"), [({**SEED, "max_iter": "ten"}, "max_iter"),
+                                            ({**SEED, "strategy": "fastest"}, "strategy"),
+                                            ({**SEED, "strategy": "sequential"}, "num_threads")])  # fmt: skip
+def test_the_stream_refuses_bad_input_with_400(lab_client, query, name):
+    # strategy and num_threads are the render core's checks: the stream waits for them before it starts
+    response = lab_client.get(url("concurrent/stream", **query))
+    assert response.status_code == 400 and response.json()["message"].startswith(f"{name}:")
 
 
-def test_a_client_that_disconnects_mid_stream_cancels_its_render(client):
-    with client.stream("GET", url("concurrent/stream", **LONG)) as response:
+def test_a_client_that_disconnects_mid_stream_cancels_its_render(lab_client):
+    with lab_client.stream("GET", url("concurrent/stream", **LONG)) as response:
         lines = response.iter_lines()
         first = next(events(lines))
         assert first[0] == "start"
         assert next(events(lines))[0] == "progress"
-        assert client.get("/api/compute/health").json()["active_renders"] == 1
+        assert lab_client.get("/api/compute/health").json()["active_renders"] == 1
     # Left running, this render would take its whole 60 s time limit.
-    seconds = wait_until_idle(client)
+    seconds = wait_until_idle(lab_client)
     print(f"a disconnected stream's render stopped {seconds * 1e3:.0f} ms after the client left")
 
 
@@ -267,9 +260,9 @@ async def _disconnect_while_rendering(base_url):
             await request
 
 
-def test_a_client_that_disconnects_from_a_json_request_cancels_its_render(server, client):
-    asyncio.run(_disconnect_while_rendering(server.url))
-    seconds = wait_until_idle(client)
+def test_a_client_that_disconnects_from_a_json_request_cancels_its_render(lab_server, lab_client):
+    asyncio.run(_disconnect_while_rendering(lab_server.url))
+    seconds = wait_until_idle(lab_client)
     print(f"a disconnected request's render stopped {seconds * 1e3:.0f} ms after the client left")
 
 
@@ -279,20 +272,21 @@ async def _seed_requests(base_url, count):
         return await asyncio.gather(*(http.get("/api/compute/concurrent?" + SEED_QUERY) for _ in range(count)))
 
 
-def test_100_concurrent_requests_of_the_seed_example_are_all_answered(server, client):
+def test_100_concurrent_requests_of_the_seed_example_are_all_answered(lab_server, lab_client):
     start = time.perf_counter()
-    responses = asyncio.run(_seed_requests(server.url, 100))
+    responses = asyncio.run(_seed_requests(lab_server.url, 100))
     elapsed = time.perf_counter() - start
     assert [r.status_code for r in responses] == [200] * 100
     expected = [
-        (r["task_id"], r["thread_id"], r["iterations"]) for r in client.get(url("concurrent", **SEED)).json()["data"]
+        (r["task_id"], r["thread_id"], r["iterations"])
+        for r in lab_client.get(url("concurrent", **SEED)).json()["data"]
     ]
     for response in responses:
         body = response.json()
         assert body["success"] is True and body["params"]["num_threads"] == 2
         assert sorted((r["task_id"], r["thread_id"], r["iterations"]) for r in body["data"]) == sorted(expected)
     print(f"100 concurrent seed requests answered in {elapsed * 1e3:.0f} ms")
-    assert client.get("/api/compute/health").json()["active_renders"] == 0
+    assert lab_client.get("/api/compute/health").json()["active_renders"] == 0
 
 
 def test_requests_beyond_the_render_slots_get_503_with_retry_after():
@@ -321,19 +315,19 @@ def test_create_app_checks_its_limits():
         create_app(slot_wait_s=-1)
 
 
-def test_the_download_experiments_pages_are_served(client):
-    response = client.get("/pages/7?latency_ms=0&bytes=14")
+def test_the_download_experiments_pages_are_served(lab_client):
+    response = lab_client.get("/pages/7?latency_ms=0&bytes=14")
     assert response.status_code == 200 and response.text == "page 7\npage 7\n"
-    assert client.get("/pages/7?latency_ms=-1").status_code == 400
+    assert lab_client.get("/pages/7?latency_ms=-1").status_code == 400
 
 
-def test_the_demo_page_and_its_files(client):
-    page = client.get("/")
+def test_the_demo_page_and_its_files(lab_client):
+    page = lab_client.get("/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert 'data-mode="sequential"' in page.text and 'data-mode="concurrent"' in page.text
     for path in ("/static/demo.js", "/static/demo.css"):
-        assert client.get(path).status_code == 200, path
-    assert client.get("/api/compute/parallel").status_code == 404
+        assert lab_client.get(path).status_code == 200, path
+    assert lab_client.get("/api/compute/parallel").status_code == 404
 
 
 def test_the_cli_starts_serves_and_stops_on_sigint():
@@ -380,3 +374,303 @@ def test_the_parlab_command_is_installed():
     command = os.path.join(os.path.dirname(sys.executable), "parlab")
     result = subprocess.run([command, "serve", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "--port" in result.stdout and "8587" in result.stdout
+
+
+# --- the original clients' request patterns (issue 16 §2) -------------------------------------
+
+ORIGINAL_DEFAULTS = dict(width=800, height=600, tile_w=64, tile_h=64, max_iter=256, time_limit_ms=2000)
+
+
+@pytest.mark.parametrize("mode", ["sequential", "concurrent"])
+def test_a_bare_request_takes_the_original_apis_defaults(lab_client, mode):
+    body = lab_client.get(f"/api/compute/{mode}").json()
+    threads = 1 if mode == "sequential" else 4
+    assert body["success"] is True and body["warnings"] == []
+    assert {k: body["params"][k] for k in ORIGINAL_DEFAULTS} == ORIGINAL_DEFAULTS
+    assert body["params"]["num_threads"] == threads and body["total_tiles"] == 13 * 10
+
+
+@pytest.mark.parametrize("name", SEED)
+def test_a_missing_parameter_takes_its_original_default(lab_client, name):
+    body = lab_client.get(url("concurrent", **without(name))).json()
+    assert body["success"] is True
+    assert body["params"][name] == {**ORIGINAL_DEFAULTS, "num_threads": 4}[name]
+
+
+def test_a_default_tile_never_exceeds_the_image(lab_client):
+    body = lab_client.get(url("concurrent", width=40, height=30)).json()
+    assert body["params"]["tile_w"] == 40 and body["params"]["tile_h"] == 30 and body["total_tiles"] == 1
+
+
+def test_unknown_parameters_are_ignored_and_listed_in_warnings(lab_client):
+    body = lab_client.get("/api/compute/concurrent?" + SEED_QUERY + "&_=1732550000000&colour=red&colour=blue").json()
+    assert body["success"] is True and len(body["data"]) == 9
+    assert [w.split(":")[0] for w in body["warnings"]] == ["_", "colour"]
+    assert all("ignored" in w for w in body["warnings"])
+    with lab_client.stream("GET", "/api/compute/sequential/stream?_=1") as response:
+        name, start = next(events(response.iter_lines()))
+    assert name == "start" and start["warnings"][0].startswith("_:")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/compute/health/", "/api/compute/sequential/", f"/api/compute/concurrent/?{SEED_QUERY}",
+     "/api/compute/sequential/stream/"],
+)  # fmt: skip
+def test_a_trailing_slash_answers_200_not_a_redirect(lab_client, path):
+    response = lab_client.get(path, follow_redirects=False)
+    assert response.status_code == 200, response.headers
+
+
+# --- CORS and DNS rebinding (issue 16 §1, §3) --------------------------------------------------
+
+PREFLIGHT = {"Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "content-type,x-origin"}
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:4000", "http://127.0.0.1:8080", "http://localhost"])
+def test_a_preflight_from_a_loopback_origin_is_allowed(lab_client, origin):
+    response = lab_client.options("/api/compute/concurrent", headers={"Origin": origin, **PREFLIGHT})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == origin
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert {h.strip().lower() for h in response.headers["access-control-allow-headers"].split(",")} >= {
+        "content-type", "x-origin"
+    }  # fmt: skip
+    answer = lab_client.get("/api/compute/concurrent?" + SEED_QUERY, headers={"Origin": origin, "X-Origin": "client"})
+    assert answer.status_code == 200 and answer.headers["access-control-allow-origin"] == origin
+
+
+@pytest.mark.parametrize(
+    "origin", ["http://evil.example", "http://localhost.evil.example:80", "https://127.0.0.1.nip.io"]
+)
+def test_a_preflight_from_another_origin_is_refused(lab_client, origin):
+    response = lab_client.options("/api/compute/concurrent", headers={"Origin": origin, **PREFLIGHT})
+    assert response.status_code == 400 and "access-control-allow-origin" not in response.headers
+    answer = lab_client.get("/api/compute/health", headers={"Origin": origin})
+    assert "access-control-allow-origin" not in answer.headers
+
+
+def test_cors_origins_are_configurable_and_star_only_when_asked():
+    app = create_app(cors_origins=["http://course.example:4000"])
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url) as http:
+        ok = http.options("/api/compute/health", headers={"Origin": "http://course.example:4000", **PREFLIGHT})
+        assert ok.status_code == 200
+        local = http.options("/api/compute/health", headers={"Origin": "http://localhost:4000", **PREFLIGHT})
+        assert local.status_code == 400
+    with BackgroundServer(create_app(cors_origins=["*"])) as running, httpx.Client(base_url=running.url) as http:
+        anyone = http.options("/api/compute/health", headers={"Origin": "http://anyone.example", **PREFLIGHT})
+        assert anyone.status_code == 200
+    with pytest.raises(ValueError, match="cors_origins"):
+        create_app(cors_origins=["localhost:4000"])
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8587", "192.168.1.20"])
+def test_a_host_header_naming_another_machine_is_refused(lab_client, host):
+    # What a DNS-rebinding page's requests carry: its own name, resolved to 127.0.0.1.
+    assert lab_client.get("/api/compute/health", headers={"Host": host}).status_code == 400
+    assert lab_client.get("/api/compute/health", headers={"Host": "localhost:8587"}).status_code == 200
+
+
+def test_any_host_is_served_when_the_server_is_opened_up():
+    with BackgroundServer(create_app(allowed_hosts=None)) as running:
+        assert httpx.get(running.url + "/api/compute/health", headers={"Host": "lab.example"}).status_code == 200
+
+
+# --- render slots: idle and slow clients (issue 16 §4) -----------------------------------------
+
+# A stream of 1600 tiles (about 21 MB of events) that renders in a fraction of a second.
+BIG_STREAM = "/api/compute/concurrent/stream?" + urlencode(
+    dict(width=2000, height=2000, tile_w=50, tile_h=50, max_iter=8, time_limit_ms=60_000, num_threads=2)
+)
+
+
+def idle_reader(server, path):
+    """A client that sends a request and then never reads: a small receive buffer, never emptied."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", server.port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    return sock
+
+
+def test_idle_stream_clients_do_not_hold_the_render_slots():
+    app = create_app(max_renders=4, slot_wait_s=0.5, send_timeout_s=600)
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        idle = [idle_reader(running, BIG_STREAM) for _ in range(4)]
+        try:
+            wait_until_idle(http)  # every render finished: its events wait in the server's queue
+            assert app.state.lab.slots.active == 0
+            # Before the fix the four idle streams kept every slot: this got 503.
+            response = http.get(url("concurrent", **SEED))
+            assert response.status_code == 200
+            assert http.get("/api/compute/health").json()["active_renders"] == 0
+        finally:
+            for sock in idle:
+                sock.close()
+
+
+def test_open_streams_are_capped():
+    # Finished renders' events wait in memory for their readers: their number is capped.
+    app = create_app(max_renders=1, max_streams=1, send_timeout_s=600)
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        sock = idle_reader(running, BIG_STREAM)
+        try:
+            wait_until_idle(http)
+            assert http.get("/api/compute/health").json()["open_streams"] == 1
+            refused = http.get(url("sequential/stream", **SEQUENTIAL))
+            assert refused.status_code == 503 and "1 streams" in refused.json()["message"]
+            assert http.get(url("sequential", **SEQUENTIAL)).status_code == 200  # JSON is not a stream
+        finally:
+            sock.close()
+        deadline = time.monotonic() + 30
+        while http.get("/api/compute/health").json()["open_streams"]:  # closed by the server too
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert http.get(url("sequential/stream", **SEQUENTIAL)).status_code == 200
+
+
+def test_health_counts_the_renders_that_hold_a_slot():
+    app = create_app(max_renders=2, slot_wait_s=0.2)
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        with http.stream("GET", url("concurrent/stream", **LONG)) as holding:
+            lines = holding.iter_lines()
+            assert next(events(lines))[0] == "start"
+            health = http.get("/api/compute/health").json()
+            assert health["active_renders"] == app.state.lab.slots.active == 1
+        wait_until_idle(http)
+
+
+def test_a_reader_that_stops_reading_is_dropped_after_the_send_timeout():
+    app = create_app(max_renders=1, send_timeout_s=0.5)
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        sock = idle_reader(running, BIG_STREAM)
+        try:
+            wait_until_idle(http)
+            time.sleep(2)  # not reading, far longer than the send timeout
+            sock.settimeout(30)
+            received = b""
+            while chunk := sock.recv(1 << 20):  # what was sent before the drop, then the end
+                received += chunk
+        finally:
+            sock.close()
+    assert received.startswith(b"HTTP/1.1 200") and b"event: start" in received
+    assert b"event: complete" not in received  # dropped, not waited for
+
+
+# --- the download experiment's pages (issue 16 §6) ---------------------------------------------
+
+
+@pytest.mark.parametrize("n", ["9" * 5000, "1" * 11, "-1", "7.5", "seven"])
+def test_a_bad_page_number_is_400_naming_it(lab_client, n):
+    response = lab_client.get(f"/pages/{n}?latency_ms=0")
+    assert response.status_code == 400 and response.json()["message"].startswith("n:")
+
+
+@pytest.mark.parametrize("query", ["latency_ms=nan", "latency_ms=1e400", "bytes=1e3", "bytes=" + "9" * 5000])
+def test_a_bad_page_query_is_400_naming_it(lab_client, query):
+    response = lab_client.get(f"/pages/1?{query}")
+    name = query.split("=")[0]
+    assert response.status_code == 400 and response.json()["message"].startswith(f"{name}:")
+
+
+def test_pages_have_a_concurrency_limit_and_stream_their_body():
+    from starlette.applications import Starlette
+
+    from parlab.experiments.pages import page_routes
+
+    app = Starlette(routes=page_routes(latency_ms=0, max_requests=2))
+
+    async def three_at_once(base_url):
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            slow = [asyncio.create_task(http.get("/pages/1?latency_ms=3000&bytes=5")) for _ in range(2)]
+            await asyncio.sleep(1)  # both are in progress (in their latency)
+            third = await http.get("/pages/2?latency_ms=0")
+            return third, await asyncio.gather(*slow), await http.get("/pages/3?bytes=3000000")
+
+    with BackgroundServer(app) as running:
+        third, slow, big = asyncio.run(three_at_once(running.url))
+    assert third.status_code == 503 and third.headers["retry-after"] == "1"
+    assert [r.status_code for r in slow] == [200, 200] and slow[0].text == "page "
+    line = b"page 3\n"
+    assert big.status_code == 200 and big.content == (line * (3_000_000 // len(line) + 1))[:3_000_000]
+
+
+# --- parlab serve (issue 16 §5, §9) ------------------------------------------------------------
+
+
+def start_cli(*args):
+    """`python -m parlab serve --port 0 ...`, and the URL it printed."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "parlab", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    line = process.stdout.readline()
+    base = line.split()[3].rstrip("/") if line.startswith("parlab lab server: http://127.0.0.1:") else None
+    if base is None or base.endswith(":0"):  # never leave it running
+        process.kill()
+        process.wait()
+        pytest.fail(f"parlab serve printed {line!r}, not the port it got")
+    return process, base
+
+
+def test_port_0_prints_the_port_it_got():
+    process, base = start_cli()
+    try:
+        assert httpx.get(base + "/api/compute/health", timeout=30).json()["status"] == "ok"
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        process.stdout.close()
+
+
+def test_sigint_cancels_running_renders_and_answers_their_clients():
+    process, base = start_cli("--max-renders", "4")
+    answers = []
+
+    def request(path):
+        try:
+            answers.append(httpx.get(base + path, timeout=120))
+        except httpx.HTTPError as error:
+            answers.append(error)
+
+    def stream():
+        try:
+            with httpx.stream("GET", base + url("concurrent/stream", **LONG), timeout=120) as response:
+                answers.append([name for name, _ in events(response.iter_lines())])
+        except httpx.HTTPError as error:
+            answers.append(error)
+
+    import threading
+
+    clients = [threading.Thread(target=request, args=(url("concurrent", **LONG),)) for _ in range(2)]
+    clients.append(threading.Thread(target=stream))
+    try:
+        for client in clients:
+            client.start()
+        deadline = time.monotonic() + 60
+        while httpx.get(base + "/api/compute/health", timeout=30).json()["active_renders"] < 3:
+            assert time.monotonic() < deadline, "the three renders did not start"
+            time.sleep(0.05)
+        time.sleep(0.5)  # the stream is past its first tile
+        interrupted = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        # Left alone, each render would run for its whole 60 s time limit.
+        assert process.wait(timeout=30) == 0
+        stopped = time.monotonic() - interrupted
+        for client in clients:
+            client.join(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        output = process.stdout.read()
+        process.stdout.close()
+    print(f"parlab serve stopped {stopped * 1e3:.0f} ms after SIGINT, with 3 renders running")
+    json_answers = [a for a in answers if isinstance(a, httpx.Response)]
+    assert len(json_answers) == 2, (answers, output)
+    for answer in json_answers:  # a JSON 503, not a plain-text 500
+        assert answer.status_code == 503 and answer.json()["error"] == "shutting down"
+    [stream_events] = [a for a in answers if isinstance(a, list)]
+    assert stream_events[0] == "start" and stream_events[-1] == "error"

@@ -31,6 +31,12 @@ def _positive(text: str) -> int:
     return value
 
 
+def _origin(text: str) -> str:
+    if text != "*" and not text.startswith(("http://", "https://")):
+        raise argparse.ArgumentTypeError(f"must be '*' or an origin such as http://localhost:4000, got {text!r}")
+    return text
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -40,19 +46,27 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def serve(host: str, port: int, max_renders: int) -> None:
-    import uvicorn
-
+def serve(host: str, port: int, max_renders: int, cors_origins: Sequence[str] | None = None) -> None:
     from parlab.server import create_app
+    from parlab.server.app import LOOPBACK_HOSTS
+    from parlab.web import bind, url_of
+    from parlab.web import serve as serve_app
 
-    if not _is_loopback(host):
+    loopback = _is_loopback(host)
+    if not loopback:
         print(
             f"parlab serve: listening on {host}, beyond this machine; the lab server has no authentication",
             file=sys.stderr,
         )
-    print(f"parlab lab server: http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/ (Ctrl-C stops it)")
-    # A live stream lasts at most its time limit plus a tile: shut down within a few seconds regardless.
-    uvicorn.run(create_app(max_renders=max_renders), host=host, port=port, timeout_graceful_shutdown=5)
+    # On the loopback only, a Host header naming another machine is a DNS-rebinding page: refused.
+    app = create_app(
+        max_renders=max_renders, cors_origins=cors_origins, allowed_hosts=LOOPBACK_HOSTS if loopback else None
+    )
+    sock = bind(host, port)  # bound first, so that port 0 prints the port it got
+    url = url_of(sock).replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:")
+    print(f"parlab lab server: {url}/ (Ctrl-C stops it)", flush=True)
+    # Ctrl-C cancels every running render at once, then gives connections 1 s to finish.
+    serve_app(app, sock, graceful_s=1.0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,13 +74,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     server = commands.add_parser("serve", help="start the lab server (the course page, its HTTP API and live stream)")
     server.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})")
-    server.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    server.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
     server.add_argument(
         "--max-renders", type=_positive, default=4, help="renders at once; more wait, then get 503 (default 4)"
     )
+    server.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        type=_origin,
+        metavar="ORIGIN",
+        help="an origin whose pages may call the API, e.g. http://localhost:4000 (repeatable; '*' allows any; "
+        "default: any port of http://localhost and http://127.0.0.1)",
+    )
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.host, args.port, args.max_renders)
+        serve(args.host, args.port, args.max_renders, args.cors_origins)
     return 0
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from parlab.experiments._common import check_int
+from parlab.checks import check_int
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,6 @@ at least the columns mode, task, worker, start_s and end_s; `parlab.plots` draws
 """
 
 from parlab.experiments import download, fib, lists, multiplexer, pixels
-from parlab.experiments._common import peak_concurrency, summary
+from parlab.experiments.frames import peak_concurrency, summary
 
 __all__ = ["download", "fib", "lists", "multiplexer", "peak_concurrency", "pixels", "summary"]

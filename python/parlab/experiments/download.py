@@ -13,25 +13,15 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 import pandas as pd
 
-from parlab.experiments._common import (
-    check_int,
-    check_modes,
-    check_workers,
-    concat,
-    cpu_count,
-    now,
-    process_pool,
-    results,
-    run_async,
-    thread_pool,
-    tidy,
-)
+from parlab.checks import check_int, check_modes, check_workers
+from parlab.experiments.frames import concat, now, tidy
 from parlab.experiments.pages import PageServer, check_latency, check_page_bytes
+from parlab.experiments.pools import cpu_count, process_pool, results, run_async, thread_pool
 
 MODES = ("sync", "asyncio", "threads", "processes")
 TIMEOUT_S = 60.0
@@ -50,12 +40,16 @@ def fetch(url: str, client: httpx.Client | None = None) -> dict:
     }
 
 
-def _sync(urls: list[str], limit: int | None) -> list[dict]:
+# Each runner takes the URLs, the limit, and `abort`: a function that makes every download
+# in flight fail at once (it stops the page server), for Ctrl-C.
+
+
+def _sync(urls: list[str], limit: int | None, abort: Callable[[], None]) -> list[dict]:
     with httpx.Client(timeout=TIMEOUT_S) as client:
         return [fetch(url, client) for url in urls]
 
 
-def _asyncio(urls: list[str], limit: int | None) -> list[dict]:
+def _asyncio(urls: list[str], limit: int | None, abort: Callable[[], None]) -> list[dict]:
     async def everything() -> list[dict]:
         gate = asyncio.Semaphore(limit or len(urls))
         limits = httpx.Limits(max_connections=limit or len(urls), max_keepalive_connections=limit or len(urls))
@@ -78,14 +72,14 @@ def _asyncio(urls: list[str], limit: int | None) -> list[dict]:
     return run_async(everything)
 
 
-def _threads(urls: list[str], limit: int | None) -> list[dict]:
+def _threads(urls: list[str], limit: int | None, abort: Callable[[], None]) -> list[dict]:
     workers = limit or len(urls)
     limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    with httpx.Client(timeout=TIMEOUT_S, limits=limits) as client, thread_pool(workers) as pool:
+    with httpx.Client(timeout=TIMEOUT_S, limits=limits) as client, thread_pool(workers, abort=abort) as pool:
         return results([pool.submit(fetch, url, client) for url in urls])
 
 
-def _processes(urls: list[str], limit: int | None) -> list[dict]:
+def _processes(urls: list[str], limit: int | None, abort: Callable[[], None]) -> list[dict]:
     # Without a limit, as many processes as ProcessPoolExecutor starts by default.
     with process_pool(limit or cpu_count()) as pool:
         return results([pool.submit(fetch, url) for url in urls])
@@ -119,7 +113,7 @@ def run(
         urls = [server.page_url(i) for i in range(pages)]
         for mode in modes:
             t0 = now()
-            rows = RUNNERS[mode](urls, limit)
+            rows = RUNNERS[mode](urls, limit, server.stop)
             for task, row in enumerate(rows):
                 row["task"] = task
             frames.append(tidy(mode, rows, t0, worker_key="who"))

@@ -14,19 +14,9 @@ from collections.abc import Sequence
 import pandas as pd
 
 from parlab import _core
-from parlab.experiments._common import (
-    check_int,
-    check_modes,
-    check_workers,
-    concat,
-    default_workers,
-    now,
-    process_pool,
-    results,
-    run_async,
-    thread_pool,
-    tidy,
-)
+from parlab.checks import check_int, check_modes, check_workers
+from parlab.experiments.frames import concat, now, tidy
+from parlab.experiments.pools import default_workers, process_pool, results, run_async, thread_pool
 
 MODES = ("sync", "asyncio", "threads", "processes", "rust", "rust-threads", "rayon")
 

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from parlab.experiments._common import check_int, now
+from parlab.checks import check_int
+from parlab.experiments.frames import now
 
 SIZES = (10**3, 10**4, 10**5, 10**6, 10**7)
 MODES = ("build", "search")

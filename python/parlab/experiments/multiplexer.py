@@ -29,13 +29,19 @@ The two schedulers follow the seed's rules exactly:
 from __future__ import annotations
 
 import functools
+import itertools
 import types
-from collections.abc import Callable, Coroutine, Generator
+from collections import deque
+from collections.abc import Callable, Coroutine, Generator, Iterable
 from typing import Any
 
 import pandas as pd
 
-from parlab.experiments._common import check_int
+from parlab.checks import check_int
+
+#: The most task names a row's `queue` shows; `queue_length` has the full length.
+QUEUE_SHOWN = 20
+MAX_STEPS = 10_000_000
 
 
 class Task:
@@ -124,19 +130,26 @@ def run(
 
     workers=None: the single-threaded multiplexer; workers=k: a pool of k workers.
     Columns: mode, task, worker, start_s, end_s (in steps: each step takes one unit),
-    iteration, event ("awaits", "complete", "not ready"), awaiting, text, queue (after the
-    step), result (the value a task completed with). The frame's attrs hold the result of
-    `main` and the steps per worker.
+    iteration, event ("awaits", "complete", "not ready"), awaiting, text, queue (the first
+    `QUEUE_SHOWN` task names of the queue after the step), queue_length, result (the value
+    a task completed with). The frame's attrs hold the result of `main` and the steps per
+    worker. Memory grows linearly with the steps, whatever the length of the queue.
     """
     root = _root(main)
     try:
         if workers is not None:
             workers = check_int("workers", workers, 1, 1024)
-        max_steps = check_int("max_steps", max_steps, 1, 10_000_000)
+        max_steps = check_int("max_steps", max_steps, 1, MAX_STEPS)
     except (TypeError, ValueError):
         root.coroutine.close()  # never started: close it so Python does not warn
         raise
-    rows = _pool(root, workers, max_steps) if workers else _single(root, max_steps)
+    queue: deque[Task] = deque([root])
+    try:
+        rows = _pool(root, queue, workers, max_steps) if workers else _single(root, queue, max_steps)
+    except BaseException:  # an error, max_steps or Ctrl-C: close every coroutine left
+        for task in queue:
+            task.coroutine.close()
+        raise
     frame = pd.DataFrame(rows)
     frame["result"] = pd.Series([row["result"] for row in rows], dtype=object)  # keep ints as ints
     frame.attrs["result"] = root.result
@@ -144,7 +157,20 @@ def run(
     return frame
 
 
-def _row(mode: str, step: int, worker: int, iteration: int, task: Task, kind: str, text: str, queue: list[Task]):
+def _row(
+    mode: str,
+    step: int,
+    worker: int,
+    iteration: int,
+    task: Task,
+    kind: str,
+    text: str,
+    queue: Iterable[Task],
+    length: int,
+) -> dict:
+    shown = tuple(t.name for t in itertools.islice(queue, QUEUE_SHOWN + 1))
+    if len(shown) > QUEUE_SHOWN:  # a long queue: its head, and how long it is
+        shown = (*shown[:QUEUE_SHOWN], "…")
     return {
         "mode": mode,
         "task": task.name,
@@ -155,65 +181,66 @@ def _row(mode: str, step: int, worker: int, iteration: int, task: Task, kind: st
         "event": kind,
         "awaiting": task.awaiting.name if task.awaiting is not None and not task.awaiting.done else None,
         "text": text,
-        "queue": [t.name for t in queue],
+        "queue": list(shown),
+        "queue_length": length,
         "result": task.result if kind == "complete" else None,
     }
 
 
-def _single(root: Task, max_steps: int) -> list[dict]:
-    queue, rows, iteration = [root], [], 0
+def _single(root: Task, queue: deque[Task], max_steps: int) -> list[dict]:
+    """Each iteration walks the queue once: `done` holds the tasks already walked this
+    iteration, `queue` the ones still ahead (tasks awaited now join its end)."""
+    rows: list[dict] = []
+    iteration = 0
     while queue:
         iteration += 1
-        i = 0
-        while i < len(queue):
-            task = queue[i]
-            if task.ready:
-                first = not task.started
-                awaited = task.step()
-                kind, text = _event(task, awaited, root, first)
-                if awaited is None:
-                    queue.pop(i)
-                else:
-                    queue.append(awaited)
-                    i += 1
-            else:
-                kind, text = "not ready", f"{task.name} not ready, awaiting {task.awaiting.name}"
-                i += 1
-            rows.append(_row("single", len(rows), 0, iteration, task, kind, text, queue))
-            _guard(rows, max_steps, queue)
-    return rows
-
-
-def _pool(root: Task, workers: int, max_steps: int) -> list[dict]:
-    queue, rows, round_ = [root], [], 0
-    while queue:
-        round_ += 1
-        for worker in range(workers):
-            if not queue:
-                break
-            task = queue.pop(0)
+        done: list[Task] = []
+        while queue:
+            task = queue.popleft()
             if task.ready:
                 first = not task.started
                 awaited = task.step()
                 kind, text = _event(task, awaited, root, first)
                 if awaited is not None:
-                    queue.insert(0, awaited)
+                    done.append(task)
+                    queue.append(awaited)
+            else:
+                kind, text = "not ready", f"{task.name} not ready, awaiting {task.awaiting.name}"
+                done.append(task)
+            after = itertools.chain(done, queue)
+            rows.append(_row("single", len(rows), 0, iteration, task, kind, text, after, len(done) + len(queue)))
+            if len(rows) >= max_steps and (done or queue):
+                queue.extendleft(reversed(done))  # closed by run()
+                raise RuntimeError(f"max_steps: the tasks did not finish within {max_steps} steps")
+        queue.extend(done)
+    return rows
+
+
+def _pool(root: Task, queue: deque[Task], workers: int, max_steps: int) -> list[dict]:
+    rows: list[dict] = []
+    round_ = 0
+    while queue:
+        round_ += 1
+        for worker in range(workers):
+            if not queue:
+                break
+            task = queue.popleft()
+            if task.ready:
+                first = not task.started
+                awaited = task.step()
+                kind, text = _event(task, awaited, root, first)
+                if awaited is not None:
+                    queue.appendleft(awaited)
                     queue.append(task)
             else:
                 kind, text = "not ready", f"{task.name} not ready"
                 queue.append(task)
-            row = _row(f"pool of {workers}", len(rows), worker, round_, task, kind, text, queue)
+            row = _row(f"pool of {workers}", len(rows), worker, round_, task, kind, text, queue, len(queue))
             row["start_s"], row["end_s"] = float(round_ - 1), float(round_)
             rows.append(row)
-            _guard(rows, max_steps, queue)
+            if len(rows) >= max_steps and queue:
+                raise RuntimeError(f"max_steps: the tasks did not finish within {max_steps} steps")
     return rows
-
-
-def _guard(rows: list[dict], max_steps: int, queue: list[Task]) -> None:
-    if len(rows) >= max_steps and queue:
-        for task in queue:
-            task.coroutine.close()
-        raise RuntimeError(f"max_steps: the tasks did not finish within {max_steps} steps")
 
 
 def format_trace(frame: pd.DataFrame) -> str:

@@ -18,17 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from parlab.experiments._common import (
-    check_int,
-    check_modes,
-    check_number,
-    concat,
-    now,
-    results,
-    run_async,
-    thread_pool,
-    tidy,
-)
+from parlab.checks import check_choice, check_int, check_modes, check_number
+from parlab.experiments.frames import concat, now, tidy
+from parlab.experiments.pools import Countdown, results, run_async, thread_pool
 
 MODES = ("sync", "threads", "pool", "coroutines", "coroutines-limited")
 #: (load, render) duration ranges in milliseconds for each workload.
@@ -70,62 +62,95 @@ def _timed_spin(loops: int) -> float:
     return time.perf_counter() - start
 
 
-def busy(seconds: float) -> None:
+class Stopped(Exception):
+    """Raised in a worker once its run's stop flag is set (on Ctrl-C): the worker ends."""
+
+
+#: Loops between two looks at the stop flag: a few hundred µs of work.
+_STOP_CHECK_LOOPS = 10_000
+
+
+def busy(seconds: float, stop: threading.Event | None = None) -> None:
     """Computes in pure Python, holding the GIL, for a fixed amount of *work* that takes
     `seconds` on an idle core. (Spinning until a deadline would be wrong: a thread waiting
-    for the GIL would see its deadline pass without working.)"""
-    for _ in range(int(seconds * loops_per_second())):
+    for the GIL would see its deadline pass without working.) Raises Stopped soon after
+    `stop` is set."""
+    chunks, rest = divmod(int(seconds * loops_per_second()), _STOP_CHECK_LOOPS)
+    for _ in range(chunks):
+        if stop is not None and stop.is_set():
+            raise Stopped
+        for _ in range(_STOP_CHECK_LOOPS):
+            pass
+    for _ in range(rest):
         pass
 
 
-def _step(pixel: int, step: str, seconds: float, who: object) -> dict:
+def _step(pixel: int, step: str, seconds: float, who: object, stop: threading.Event) -> dict:
     start = now()
     if step == "load":
-        time.sleep(seconds)
+        if stop.wait(seconds):  # a sleep that Ctrl-C can cut short
+            raise Stopped
     else:
-        busy(seconds)
+        busy(seconds, stop)
     return {"start": start, "end": now(), "who": who, "pixel": pixel, "step": step}
 
 
-def _pixel(pixel: int, load_s: float, render_s: float, who: object = None) -> list[dict]:
+def _pixel(pixel: int, load_s: float, render_s: float, stop: threading.Event, who: object = None) -> list[dict]:
     who = threading.get_ident() if who is None else who
-    return [_step(pixel, "load", load_s, who), _step(pixel, "render", render_s, who)]
+    return [_step(pixel, "load", load_s, who, stop), _step(pixel, "render", render_s, who, stop)]
 
 
-def _sync(times: np.ndarray, workers: int) -> list[dict]:
-    return [row for pixel, (load, render) in enumerate(times) for row in _pixel(pixel, load, render)]
+def _sync(times: np.ndarray, workers: int, stop: threading.Event) -> list[dict]:
+    return [row for pixel, (load, render) in enumerate(times) for row in _pixel(pixel, load, render, stop)]
 
 
-def _threads(times: np.ndarray, workers: int) -> list[dict]:
+def _threads(times: np.ndarray, workers: int, stop: threading.Event) -> list[dict]:
     rows: list[list[dict]] = [[] for _ in times]
+    running = Countdown(len(times))
 
     def work(pixel: int) -> None:
         # Thread idents are reused once a thread ends: name the worker by its pixel instead.
-        rows[pixel] = _pixel(pixel, *times[pixel], who=("thread", pixel))
+        try:
+            rows[pixel] = _pixel(pixel, *times[pixel], stop, who=("thread", pixel))
+        except Stopped:
+            pass
+        finally:
+            running.done()
 
     threads = [threading.Thread(target=work, args=(p,), name=f"pixel-{p}") for p in range(len(times))]
+    started = []
+    try:
+        for thread in threads:
+            thread.start()
+            started.append(thread)
+        running.wait()
+    except BaseException:
+        stop.set()  # every thread ends within a stop check; none outlives the run
+        for _ in range(len(threads) - len(started)):
+            running.done()  # never started
+        running.wait()
+        for thread in started:
+            thread.join()  # returns at once: each has called done()
+        raise
     for thread in threads:
-        thread.start()
-    for thread in threads:
-        while thread.is_alive():  # join with a timeout stays interruptible
-            thread.join(timeout=0.05)
+        thread.join()
     return [row for pixel_rows in rows for row in pixel_rows]
 
 
-def _pool(times: np.ndarray, workers: int) -> list[dict]:
-    with thread_pool(workers) as pool:
-        done = results([pool.submit(_pixel, p, *times[p]) for p in range(len(times))])
+def _pool(times: np.ndarray, workers: int, stop: threading.Event) -> list[dict]:
+    with thread_pool(workers, abort=stop.set) as pool:
+        done = results([pool.submit(_pixel, p, *times[p], stop) for p in range(len(times))])
     return [row for pixel_rows in done for row in pixel_rows]
 
 
-def _coroutines(times: np.ndarray, limit: int | None) -> list[dict]:
+def _coroutines(times: np.ndarray, limit: int | None, stop: threading.Event) -> list[dict]:
     async def pixel(p: int, gate: asyncio.Semaphore) -> list[dict]:
         load, render = times[p]
         async with gate:
             start = now()
             await asyncio.sleep(load)  # waiting lets the other coroutines run
             loaded = now()
-            busy(render)  # computing blocks the one thread every coroutine shares
+            busy(render, stop)  # computing blocks the one thread every coroutine shares
             who = threading.get_ident()
             return [
                 {"start": start, "end": loaded, "who": who, "pixel": p, "step": "load"},
@@ -136,14 +161,14 @@ def _coroutines(times: np.ndarray, limit: int | None) -> list[dict]:
         gate = asyncio.Semaphore(limit or len(times))
         return list(await asyncio.gather(*(pixel(p, gate) for p in range(len(times)))))
 
-    return [row for pixel_rows in run_async(everything) for row in pixel_rows]
+    return [row for pixel_rows in run_async(everything, abort=stop.set) for row in pixel_rows]
 
 
 RUNNERS = {
     "sync": _sync,
     "threads": _threads,
     "pool": _pool,
-    "coroutines": lambda times, workers: _coroutines(times, None),
+    "coroutines": lambda times, workers, stop: _coroutines(times, None, stop),
     "coroutines-limited": _coroutines,
 }
 
@@ -166,14 +191,12 @@ def run(
     Columns: mode, task (= pixel), worker, start_s, end_s, pixel, x, y, step ("load"/"render").
     """
     if preset is not None:
-        if preset not in PRESETS:
-            raise ValueError(f"preset: unknown {preset!r}; choose from {list(PRESETS)}")
+        preset = check_choice("preset", preset, list(PRESETS))
         size = PRESETS[preset]["size"] if size is None else size
         workers = PRESETS[preset]["workers"] if workers is None else workers
     size = check_int("size", 4 if size is None else size, 1, 64)
     workers = check_int("workers", 8 if workers is None else workers, 1, 1024)
-    if workload not in WORKLOADS:
-        raise ValueError(f"workload: unknown {workload!r}; choose from {list(WORKLOADS)}")
+    workload = check_choice("workload", workload, list(WORKLOADS))
     modes = check_modes(modes, MODES)
     seed = check_int("seed", seed, 0, 2**63 - 1)
     scale = check_number("scale", scale, 0.0, 100.0)
@@ -182,7 +205,7 @@ def run(
     frames = []
     for mode in modes:
         t0 = now()
-        rows = RUNNERS[mode](times, workers)
+        rows = RUNNERS[mode](times, workers, threading.Event())
         for row in rows:
             row["task"] = row["pixel"]
             row["y"], row["x"] = divmod(row["pixel"], size)

@@ -6,10 +6,18 @@
     GET /api/compute/{mode}/stream          the same render as Server-Sent Events, tile by tile
     GET /pages/{n}                          the download experiment's pages (a known latency)
 
-Renders run in worker threads (the Rust core releases the GIL), at most `max_renders` at once;
-a request waits up to `slot_wait_s` for a slot, then gets 503 with Retry-After. A client that
-disconnects cancels its render: `on_tile` raises once a cancel flag is set, which stops every
-worker at the next finished tile.
+Every API path also answers with a trailing slash. Renders run in worker threads (the Rust
+core releases the GIL), at most `max_renders` at once: a render holds its slot exactly as
+long as its thread runs, whatever its client does. A request waits up to `slot_wait_s` for
+a slot, then gets 503 with Retry-After. A render is cancelled when its client disconnects,
+when a stream's client stops reading for `send_timeout_s`, and when the server shuts down
+(`cancel_all`): `on_tile` raises once the render's cancel flag is set, which stops every
+worker at once.
+
+Browsers on other origins may call the API (CORS) if their origin matches `cors_origins`;
+by default any port of http://localhost and http://127.0.0.1, where the course page is
+developed. `allowed_hosts` refuses requests whose Host header names another machine, which
+is what a DNS-rebinding page would send.
 """
 
 from __future__ import annotations
@@ -18,8 +26,7 @@ import asyncio
 import base64
 import json
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,68 +34,112 @@ from typing import Any
 import anyio
 import numpy as np
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
 
 import parlab
+from parlab.checks import check_int, check_number
 from parlab.experiments.pages import page_routes
 from parlab.server.params import LIMITS, MODES, BadParameter, RenderParams, parse
+from parlab.web import TimedStreamingResponse
 
 STATIC = Path(__file__).parent / "static"
 DEFAULT_MAX_RENDERS = 4
 DEFAULT_SLOT_WAIT_S = 5.0
+DEFAULT_SEND_TIMEOUT_S = 10.0
+#: How often a JSON request looks whether its client is still there.
+DISCONNECT_POLL_S = 0.05
+#: Host headers accepted by default: this machine's own names.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "[::1]")
+#: Origins allowed by default: any port of http://localhost, http://127.0.0.1, http://[::1].
+LOOPBACK_ORIGINS = r"http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]{1,5})?"
 
 
 class Busy(Exception):
     """Every render slot stayed taken for the whole wait."""
 
 
-class _ClientGone(Exception):
-    """Raised from on_tile after the client disconnected: it stops every worker of the render."""
+class ShuttingDown(Exception):
+    """The server is stopping: no new render, and running ones are cancelled."""
+
+
+class _Cancelled(Exception):
+    """Raised from on_tile once a render's cancel flag is set: it stops every worker."""
 
 
 class RenderSlots:
-    """At most `size` renders at once; `hold()` waits up to `wait_s` for one, else raises Busy."""
+    """At most `size` renders at once; `acquire()` waits up to `wait_s` for a slot, else raises Busy."""
 
     def __init__(self, size: int, wait_s: float) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f"max_renders: must be a positive integer, got {size!r}")
-        if isinstance(wait_s, bool) or not isinstance(wait_s, int | float) or not 0 <= wait_s <= 3600:
-            raise ValueError(f"slot_wait_s: must be between 0 and 3600 seconds, got {wait_s!r}")
-        self.size = size
-        self.wait_s = float(wait_s)
-        self.active = 0  # renders whose thread is running now
+        self.size = check_int("max_renders", size, 1, 1024)
+        self.wait_s = check_number("slot_wait_s", wait_s, 0, 3600)
         self.waiting = 0
         self._semaphore: anyio.Semaphore | None = None  # made on the serving event loop
 
-    @asynccontextmanager
-    async def hold(self) -> AsyncIterator[None]:
+    @property
+    def active(self) -> int:
+        """Slots held now: one per render whose thread is running."""
+        return 0 if self._semaphore is None else self.size - self._semaphore.value
+
+    async def acquire(self) -> None:
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self.size)
-        semaphore = self._semaphore
         self.waiting += 1
         try:
             with anyio.move_on_after(self.wait_s) as waited:
-                await semaphore.acquire()
+                await self._semaphore.acquire()
         finally:
             self.waiting -= 1
         if waited.cancelled_caught:
             raise Busy(f"all {self.size} render slots stayed busy for {self.wait_s:g} s")
-        try:
-            yield
-        finally:
-            semaphore.release()
 
-    async def run(self, job: Callable[[], Any]) -> Any:
-        """Runs `job` in a worker thread, counted in `active` until the thread returns."""
-        self.active += 1
+    def release(self) -> None:
+        assert self._semaphore is not None
+        self._semaphore.release()
+
+
+class RenderJob:
+    """One render on a worker thread. It holds a render slot until its thread returns;
+    its events arrive on `events`: ("progress", SSE bytes) per tile when streaming, then
+    ("done", RenderRun) or ("failed", exception)."""
+
+    def __init__(self, params: RenderParams, stream: bool) -> None:
+        self.params = params
+        self.stream = stream
+        self.cancel = threading.Event()
+        self.events: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._delivered = 0
+
+    async def run(self, slots: RenderSlots) -> None:
         try:
-            return await anyio.to_thread.run_sync(job)  # not abandoned: waits for the thread
+            run = await anyio.to_thread.run_sync(self._render)  # not abandoned: waits for the thread
+        except BaseException as error:  # reported to the request; nothing is raised into the loop
+            self.events.put_nowait(("failed", error))
+        else:
+            self.events.put_nowait(("done", run))
         finally:
-            self.active -= 1
+            slots.release()
+
+    def _render(self) -> parlab.RenderRun:
+        """parlab.render on this (worker) thread; raises _Cancelled at the first tile after `cancel`."""
+        return parlab.render(**self.params.render_kwargs(), on_tile=self._on_tile, tile_pixels=self.stream)
+
+    def _on_tile(self, record: parlab.TaskRecord, pixels: np.ndarray | None = None) -> None:
+        if self.cancel.is_set():
+            raise _Cancelled
+        if pixels is not None:
+            # Encoded here, on the render's calling thread: base64 is twenty times cheaper
+            # than a JSON list, and this thread shares the CPUs with the workers measured.
+            self._delivered += 1
+            message = {"current": self._delivered, "total": self.params.total_tiles, "task": record_json(record)}
+            message["counts_base64"] = base64.b64encode(pixels.astype("<u4", copy=False).tobytes()).decode()
+            self._loop.call_soon_threadsafe(self.events.put_nowait, ("progress", _event("progress", message)))
 
 
 def record_json(record: parlab.TaskRecord) -> dict[str, int | float]:
@@ -113,15 +164,29 @@ def error_response(status: int, error: str, message: str, headers: dict[str, str
     return JSONResponse({"success": False, "error": error, "message": message}, status_code=status, headers=headers)
 
 
-def bad_parameter(error: Exception) -> JSONResponse:
-    message = str(error)
+def _error_body(error: BaseException) -> dict[str, Any]:
+    """What a failed render tells its client, as JSON (also a stream's `error` event)."""
+    if isinstance(error, ShuttingDown | _Cancelled):
+        return {"success": False, "error": "shutting down", "message": "the server is shutting down; retry later"}
+    if isinstance(error, TypeError | ValueError):
+        return {"success": False, "error": "bad parameter", "message": _api_names(str(error))}
+    return {"success": False, "error": "internal error", "message": f"{type(error).__name__}: {error}"}
+
+
+def _api_names(message: str) -> str:
     if message.startswith("threads:"):  # parlab.render's name for the API's num_threads
-        message = "num_threads:" + message.removeprefix("threads:")
-    return error_response(400, "bad parameter", message)
+        return "num_threads:" + message.removeprefix("threads:")
+    return message
 
 
-def busy(error: Busy) -> JSONResponse:
-    return error_response(503, "busy", f"{error}; retry in a moment", headers={"Retry-After": "1"})
+def _failure(error: BaseException) -> Exception:
+    """The exception a failed render raises in its request (each has a handler)."""
+    if isinstance(error, ShuttingDown | _Cancelled):
+        return ShuttingDown()
+    if isinstance(error, TypeError | ValueError):  # the core refused the parameters
+        message = _api_names(str(error))
+        return BadParameter(message.partition(":")[0], message.partition(":")[2].strip())
+    return error if isinstance(error, Exception) else RuntimeError(repr(error))
 
 
 def _finish_message(params: RenderParams, run: parlab.RenderRun) -> str:
@@ -131,19 +196,7 @@ def _finish_message(params: RenderParams, run: parlab.RenderRun) -> str:
     return message
 
 
-def _render(params: RenderParams, cancel: threading.Event, deliver: Callable[..., None] | None) -> parlab.RenderRun:
-    """parlab.render on this (worker) thread; raises _ClientGone at the first tile after `cancel`."""
-
-    def on_tile(record: parlab.TaskRecord, pixels: np.ndarray | None = None) -> None:
-        if cancel.is_set():
-            raise _ClientGone
-        if deliver is not None:
-            deliver(record, pixels)
-
-    return parlab.render(**params.render_kwargs(), on_tile=on_tile, tile_pixels=deliver is not None)
-
-
-def _json_body(params: RenderParams, run: parlab.RenderRun) -> bytes:
+def _json_body(params: RenderParams, run: parlab.RenderRun, warnings: list[str]) -> bytes:
     data = []
     for record in run.records:
         item = record_json(record)
@@ -161,154 +214,9 @@ def _json_body(params: RenderParams, run: parlab.RenderRun) -> bytes:
         "elapsed_ms": round(run.elapsed_us / 1e3, 6),
         "num_threads": run.threads,
         "strategy": run.strategy,
+        "warnings": warnings,
     }
     return json.dumps(body, separators=(",", ":")).encode()
-
-
-async def _cancel_on_disconnect(receive: Receive, cancel: threading.Event, scope: anyio.CancelScope) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    cancel.set()
-    scope.cancel()
-
-
-class LabServer:
-    """The state of one app: its render slots and its endpoints."""
-
-    def __init__(self, max_renders: int, slot_wait_s: float) -> None:
-        self.slots = RenderSlots(max_renders, slot_wait_s)
-
-    async def health(self, request: Request) -> JSONResponse:
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": parlab.__version__,
-                "active_renders": self.slots.active,
-                "waiting_renders": self.slots.waiting,
-                "max_renders": self.slots.size,
-                "strategies": list(parlab.STRATEGIES),
-                "limits": LIMITS,
-            }
-        )
-
-    async def compute(self, mode: str, request: Request) -> Response:
-        try:
-            params = parse(mode, _query(request))
-        except BadParameter as error:
-            return bad_parameter(error)
-        cancel = threading.Event()
-
-        def job() -> bytes:
-            return _json_body(params, _render(params, cancel, None))
-
-        body: bytes | None = None
-        try:
-            async with self.slots.hold(), anyio.create_task_group() as watch:
-                watch.start_soon(_cancel_on_disconnect, request.receive, cancel, watch.cancel_scope)
-                try:
-                    body = await self.slots.run(job)
-                except _ClientGone:
-                    pass
-                except (TypeError, ValueError) as error:
-                    return bad_parameter(error)
-                finally:
-                    watch.cancel_scope.cancel()
-        except Busy as error:
-            return busy(error)
-        if body is None:
-            return Response(status_code=499)  # the client has gone: nobody will read this
-        return Response(body, media_type="application/json")
-
-    async def stream(self, mode: str, request: Request) -> Response | EventStream:
-        try:
-            params = parse(mode, _query(request))
-        except BadParameter as error:
-            return bad_parameter(error)
-        return EventStream(self.slots, params)
-
-
-class EventStream:
-    """An ASGI response streaming one render as Server-Sent Events:
-
-    start {total_tasks, num_threads, params}, then progress {current, total, task, counts_base64}
-    per tile as it finishes, then complete
-    {total_tasks, completed_tasks, was_time_limited, num_threads, strategy, elapsed_ms}, or
-    error {success: false, error, message}.
-
-    counts_base64 is the tile's escape counts, tile_h rows of tile_w little-endian uint32, in
-    base64: twenty times cheaper to encode than a JSON list, and this encoding runs on the
-    render's calling thread, which shares the CPUs with the workers being measured.
-    """
-
-    def __init__(self, slots: RenderSlots, params: RenderParams) -> None:
-        self.slots = slots
-        self.params = params
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            async with self.slots.hold():
-                await self._stream(receive, send)
-        except Busy as error:
-            await busy(error)(scope, receive, send)
-
-    async def _stream(self, receive: Receive, send: Send) -> None:
-        params = self.params
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        cancel = threading.Event()
-        delivered = 0
-
-        def deliver(record: parlab.TaskRecord, pixels: np.ndarray) -> None:  # on the render's thread
-            nonlocal delivered
-            delivered += 1
-            counts = base64.b64encode(pixels.astype("<u4", copy=False).tobytes()).decode()
-            message = {"current": delivered, "total": params.total_tiles, "task": record_json(record)}
-            message["counts_base64"] = counts
-            loop.call_soon_threadsafe(queue.put_nowait, _event("progress", message))
-
-        async def render() -> None:
-            try:
-                run = await self.slots.run(partial(_render, params, cancel, deliver))
-            except _ClientGone:
-                return
-            except (TypeError, ValueError) as error:
-                queue.put_nowait(_event("error", json.loads(bad_parameter(error).body)))
-            except Exception as error:  # reported to the client, whose stream would otherwise just stop
-                message = {"success": False, "error": "internal error", "message": f"{type(error).__name__}: {error}"}
-                queue.put_nowait(_event("error", message))
-            else:
-                complete = {
-                    "total_tasks": run.total_tiles,
-                    "completed_tasks": run.completed_tiles,
-                    "was_time_limited": run.time_limited,
-                    "num_threads": run.threads,
-                    "strategy": run.strategy,
-                    "elapsed_ms": round(run.elapsed_us / 1e3, 6),
-                    "message": _finish_message(params, run),
-                }
-                queue.put_nowait(_event("complete", complete))
-            queue.put_nowait(None)
-
-        headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
-            (b"cache-control", b"no-store"),
-            (b"x-accel-buffering", b"no"),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(render)
-            tasks.start_soon(_cancel_on_disconnect, receive, cancel, tasks.cancel_scope)
-            try:
-                start = {"total_tasks": params.total_tiles, "num_threads": params.num_threads, "params": params.echo()}
-                await send({"type": "http.response.body", "body": _event("start", start), "more_body": True})
-                while (chunk := await queue.get()) is not None:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            except OSError:
-                pass  # the client has gone; the render is cancelled below
-            finally:
-                cancel.set()  # harmless once the render has finished
-                tasks.cancel_scope.cancel()
 
 
 def _event(name: str, data: dict[str, Any]) -> bytes:
@@ -320,25 +228,213 @@ def _query(request: Request) -> dict[str, list[str]]:
     return {name: query.getlist(name) for name in query}
 
 
+class LabServer:
+    """The state of one app: its render slots, its running renders and its endpoints."""
+
+    def __init__(self, max_renders: int, slot_wait_s: float, send_timeout_s: float, max_streams: int) -> None:
+        self.slots = RenderSlots(max_renders, slot_wait_s)
+        self.send_timeout_s = check_number("send_timeout_s", send_timeout_s, 0.01, 3600)
+        # A stream's render ends (and frees its slot) before its client has read it: the
+        # events wait in memory, at most ~25 MB within the limits. This caps their number.
+        self.max_streams = check_int("max_streams", max_streams, 1, 4096)
+        self.open_streams = 0
+        self.jobs: set[RenderJob] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.closing = False
+
+    def cancel_all(self) -> None:
+        """Cancels every render and refuses new ones (shutdown; safe from a signal handler
+        or another thread: it only sets flags)."""
+        self.closing = True
+        for job in list(self.jobs):
+            job.cancel.set()
+
+    async def start(self, params: RenderParams, stream: bool) -> RenderJob:
+        """A running render, once a slot is free (Busy after the wait)."""
+        if self.closing:
+            raise ShuttingDown()
+        await self.slots.acquire()
+        job = RenderJob(params, stream)
+        if self.closing:  # Ctrl-C while this request waited for its slot
+            job.cancel.set()
+        self.jobs.add(job)
+        task = asyncio.get_running_loop().create_task(job.run(self.slots))
+        self._tasks.add(task)  # kept until done: the loop holds tasks only weakly
+        task.add_done_callback(lambda done: (self._tasks.discard(done), self.jobs.discard(job)))
+        return job
+
+    async def health(self, request: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": parlab.__version__,
+                "active_renders": self.slots.active,
+                "waiting_renders": self.slots.waiting,
+                "max_renders": self.slots.size,
+                "open_streams": self.open_streams,
+                "max_streams": self.max_streams,
+                "strategies": list(parlab.STRATEGIES),
+                "limits": LIMITS,
+            }
+        )
+
+    async def compute(self, mode: str, request: Request) -> Response:
+        params, warnings = parse(mode, _query(request))
+        job = await self.start(params, stream=False)
+        try:
+            while True:
+                with anyio.move_on_after(DISCONNECT_POLL_S):
+                    kind, value = await job.events.get()
+                    break
+                if await request.is_disconnected():
+                    return Response(status_code=499)  # nobody will read it
+        finally:
+            job.cancel.set()  # harmless once the render has finished
+        if kind == "failed":
+            raise _failure(value)
+        return Response(_json_body(params, value, warnings), media_type="application/json")
+
+    async def stream(self, mode: str, request: Request) -> Response:
+        """The render as Server-Sent Events: start {total_tasks, num_threads, params,
+        warnings}, then progress {current, total, task, counts_base64} per tile as it
+        finishes, then complete {total_tasks, completed_tasks, was_time_limited,
+        num_threads, strategy, elapsed_ms, message}, or error {success: false, error,
+        message}. counts_base64 is the tile's escape counts, tile_h rows of tile_w
+        little-endian uint32, in base64.
+
+        The response starts once the render has delivered its first tile or ended, so
+        parameters the render core refuses still get a 400."""
+        params, warnings = parse(mode, _query(request))
+        if self.open_streams >= self.max_streams:
+            raise Busy(f"all {self.max_streams} streams are open")
+        self.open_streams += 1
+        job = None
+        try:
+            job = await self.start(params, stream=True)
+            first = await job.events.get()
+            if first[0] == "failed":
+                raise _failure(first[1])
+        except BaseException:
+            self._stream_closed()
+            if job is not None:
+                job.cancel.set()
+            raise
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        return TimedStreamingResponse(
+            self._events(job, first, warnings),
+            send_timeout_s=self.send_timeout_s,
+            on_close=self._stream_closed,
+            media_type="text/event-stream",
+            headers=headers,
+        )
+
+    def _stream_closed(self) -> None:
+        self.open_streams -= 1
+
+    async def _events(self, job: RenderJob, first: tuple[str, Any], warnings: list[str]) -> AsyncIterator[bytes]:
+        params = job.params
+        try:
+            start = {"total_tasks": params.total_tiles, "num_threads": params.num_threads, "params": params.echo()}
+            yield _event("start", {**start, "warnings": warnings})
+            kind, value = first
+            while kind == "progress":
+                yield value
+                kind, value = await job.events.get()
+            if kind == "failed":
+                yield _event("error", _error_body(value))
+            else:
+                run = value
+                complete = {
+                    "total_tasks": run.total_tiles,
+                    "completed_tasks": run.completed_tiles,
+                    "was_time_limited": run.time_limited,
+                    "num_threads": run.threads,
+                    "strategy": run.strategy,
+                    "elapsed_ms": round(run.elapsed_us / 1e3, 6),
+                    "message": _finish_message(params, run),
+                }
+                yield _event("complete", complete)
+        finally:
+            job.cancel.set()  # the client left, was too slow, or the stream ended: stop the render
+
+
 async def _index(request: Request) -> FileResponse:
     return FileResponse(STATIC / "index.html")
+
+
+async def _bad_parameter(request: Request, error: Exception) -> JSONResponse:
+    return error_response(400, "bad parameter", _api_names(str(error)))
+
+
+async def _busy(request: Request, error: Exception) -> JSONResponse:
+    return error_response(503, "busy", f"{error}; retry in a moment", headers={"Retry-After": "1"})
+
+
+async def _shutting_down(request: Request, error: Exception) -> JSONResponse:
+    body = _error_body(error)
+    return error_response(503, body["error"], body["message"], headers={"Connection": "close"})
 
 
 async def _server_error(request: Request, error: Exception) -> JSONResponse:
     return error_response(500, "internal error", f"{type(error).__name__}: {error}")
 
 
-def create_app(max_renders: int = DEFAULT_MAX_RENDERS, slot_wait_s: float = DEFAULT_SLOT_WAIT_S) -> Starlette:
-    """The lab server's ASGI app. `max_renders` renders run at once; others wait `slot_wait_s`, then get 503."""
-    server = LabServer(max_renders, slot_wait_s)
+def _both(path: str, endpoint: Any) -> list[Route]:
+    """The route with and without a trailing slash (the original API answered both; a
+    redirect would cost the course page's client a second CORS request)."""
+    return [Route(path, endpoint), Route(path + "/", endpoint)]
+
+
+def create_app(
+    max_renders: int = DEFAULT_MAX_RENDERS,
+    slot_wait_s: float = DEFAULT_SLOT_WAIT_S,
+    send_timeout_s: float = DEFAULT_SEND_TIMEOUT_S,
+    cors_origins: Sequence[str] | None = None,
+    allowed_hosts: Sequence[str] | None = LOOPBACK_HOSTS,
+    max_streams: int | None = None,
+) -> Starlette:
+    """The lab server's ASGI app.
+
+    max_renders renders run at once; others wait slot_wait_s, then get 503. At most
+    max_streams streams are open at once (default: twice max_renders), others get 503; a
+    stream whose client takes no data for send_timeout_s is dropped. cors_origins: the origins whose
+    pages may call the API (None: any port of localhost / 127.0.0.1 / [::1]; "*": any).
+    allowed_hosts: the Host headers served (None: any; default: this machine's names).
+    """
+    max_streams = 2 * check_int("max_renders", max_renders, 1, 1024) if max_streams is None else max_streams
+    server = LabServer(max_renders, slot_wait_s, send_timeout_s, max_streams)
     routes = [
         Route("/", _index),
-        Route("/api/compute/health", server.health),
-        *[Route(f"/api/compute/{mode}", partial(server.compute, mode)) for mode in MODES],
-        *[Route(f"/api/compute/{mode}/stream", partial(server.stream, mode)) for mode in MODES],
+        *_both("/api/compute/health", server.health),
+        *[r for mode in MODES for r in _both(f"/api/compute/{mode}", partial(server.compute, mode))],
+        *[r for mode in MODES for r in _both(f"/api/compute/{mode}/stream", partial(server.stream, mode))],
         *page_routes(),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={500: _server_error})
+    if cors_origins is None:
+        cors = {"allow_origin_regex": LOOPBACK_ORIGINS}
+    else:
+        cors = {"allow_origins": [_check_origin(origin) for origin in cors_origins]}
+    middleware = [
+        Middleware(TrustedHostMiddleware, allowed_hosts=["*"] if allowed_hosts is None else list(allowed_hosts)),
+        # The original client sends credentials and two non-simple headers: a preflight first.
+        Middleware(
+            CORSMiddleware,
+            **cors,
+            allow_methods=["GET"],
+            allow_headers=["Content-Type", "X-Origin"],
+            allow_credentials=True,
+            max_age=600,
+        ),
+    ]
+    handlers = {BadParameter: _bad_parameter, Busy: _busy, ShuttingDown: _shutting_down, 500: _server_error}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
     app.state.lab = server
+    app.state.cancel_all = server.cancel_all  # called by parlab.web on Ctrl-C and stop()
     return app
+
+
+def _check_origin(origin: object) -> str:
+    if not isinstance(origin, str) or not (origin == "*" or origin.startswith(("http://", "https://"))):
+        raise ValueError(f"cors_origins: each must be '*' or a scheme://host[:port] origin, got {origin!r}")
+    return origin.rstrip("/")
