@@ -108,27 +108,39 @@ def course(tmp_path_factory):
         name = assignments.assignment_id(notebook)
         database = root / f"gradebook-{name}.db"
         shutil.copy(root / "gradebook.db", database)
-        start = time.perf_counter()
         db_url = f"--CourseDirectory.db_url=sqlite:///{database}"
-        assignments.nbgrader("autograde", name, "--force", "--log-level=WARN", db_url, root=root)
-        return f"autograde {name} (blank and solution): {time.perf_counter() - start:.1f} s"
+        # evcxr (0.22) reports a panic only as stderr text, which may arrive after the cell has
+        # finished and then lands on the next cell: a failing Rust test cell can score. Such a
+        # race is rare; a blank answer that scores twice in a row is no race.
+        for attempt in (1, 2) if assignments.language(notebook) == "rust" else (1,):
+            start = time.perf_counter()
+            assignments.nbgrader("autograde", name, "--force", "--log-level=WARN", db_url, root=root)
+            grades = read_grades(database, notebook)
+            timing = f"autograde {name} (blank and solution, attempt {attempt}): {time.perf_counter() - start:.1f} s"
+            timings.append(timing)
+            if grades["blank"]["score"] == 0:
+                break
+        return name, grades
 
     with ThreadPoolExecutor(JOBS) as pool:
-        timings += pool.map(autograde, NOTEBOOKS)
+        results = dict(pool.map(autograde, NOTEBOOKS))
     print("\n".join(timings))
-
-    results = {}
-    for notebook in NOTEBOOKS:
-        name = assignments.assignment_id(notebook)
-        with Gradebook(f"sqlite:///{root / f'gradebook-{name}.db'}", course_id="parlab") as gradebook:
-            for student in ("blank", "solution"):
-                submitted = gradebook.find_submission_notebook(notebook.stem, name, student)
-                results.setdefault(name, {})[student] = {
-                    "score": submitted.score,
-                    "max_score": submitted.max_score,
-                    "cells": {grade.name: grade.score for grade in submitted.grades},
-                }
     return root, results
+
+
+def read_grades(database, notebook):
+    """{"blank"|"solution": {"score", "max_score", "cells": {grade_id: score}}} from a gradebook."""
+    grades = {}
+    name = assignments.assignment_id(notebook)
+    with Gradebook(f"sqlite:///{database}", course_id="parlab") as gradebook:
+        for student in ("blank", "solution"):
+            submitted = gradebook.find_submission_notebook(notebook.stem, name, student)
+            grades[student] = {
+                "score": submitted.score,
+                "max_score": submitted.max_score,
+                "cells": {grade.name: grade.score for grade in submitted.grades},
+            }
+    return grades
 
 
 def released(root, path):
