@@ -33,8 +33,14 @@ test-rust: ## cargo tests of the core, with and without its optional features (p
 	cargo test --workspace --quiet
 	cargo test -p parlab_core --all-features --quiet
 
-test-python: setup ## pytest: the API, the interrupt tests and every notebook (nbval)
+# The Python notebooks whose lessons make parallel claims: also run beside a busy CPU.
+PARALLEL_NOTEBOOKS := $(wildcard $(addprefix notebooks/python/,00-*.ipynb 02-*.ipynb 04-*.ipynb 05-*.ipynb \
+	06-*.ipynb 07-*.ipynb 08-*.ipynb))
+
+test-python: setup ## pytest: the API and every notebook (nbval); the Python notebooks again on 1 CPU and beside a busy CPU
 	pytest --nbval-lax
+	taskset -c 0 pytest --nbval-lax -p no:cacheprovider notebooks/python
+	scripts/with_busy_cpu.py pytest --nbval-lax -p no:cacheprovider $(PARALLEL_NOTEBOOKS)
 
 lint: setup ## rustfmt, clippy, ruff and the .pyi stub check
 	cargo fmt --all --check
@@ -51,10 +57,11 @@ format: setup ## Apply rustfmt and ruff format
 	cargo fmt --all
 	ruff format .
 
-bench: setup $(VENV)/.bench ## Criterion benches of the core, then the Python benchmark table
+bench: setup $(VENV)/.bench ## Criterion benches of the core, the Python benchmark table, the lessons' timing claims
 	cargo bench -p parlab_core --bench strategies
 	$(PY) -m parlab.bench
 	$(PY) -m parlab.bench_trace
+	$(PY) -m parlab.bench_claims
 
 assignments: setup ## Student versions of the notebooks with exercises, into release/ (nbgrader)
 	$(PY) scripts/assignments.py

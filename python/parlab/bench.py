@@ -3,6 +3,7 @@ max_iter 1000) in one table: pure Python (on a crop of rows, scaled to the whole
 numpy vectorised, numba's @njit and prange when numba is installed (`make bench`
 installs it), and parlab: every strategy on the scalar kernel, then the SIMD kernels, at
 1 and 2 threads. Every implementation's counts are checked against parlab's scalar ones.
+`measure()` returns the same table as a DataFrame (lesson 08 shows it).
 
 Timings on a shared machine are noisy: compare the ratios within one run.
 """
@@ -13,11 +14,15 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import parlab
 from parlab.kernels import numpy_counts, python_counts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WORKLOAD = dict(width=800, height=600, tile_w=50, tile_h=50, max_iter=1000)
 #: Pure Python renders every CROP_STEP-th row, and its time is scaled up by CROP_STEP.
@@ -64,13 +69,28 @@ def numba_kernels() -> tuple[Callable[..., None], Callable[..., None], Callable[
     return serial, parallel, numba.set_num_threads
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=15, help="timed runs per row (default 15)")
-    parser.add_argument("--quick", action="store_true", help="skip pure Python and numpy (the slow rows)")
-    args = parser.parse_args(argv)
-    if args.repeats < 1:
-        parser.error("--repeats: must be at least 1")
+def measure(
+    repeats: int = 15,
+    python: bool = True,
+    numba: bool = True,
+    threads: tuple[int, ...] = (1, 2),
+    strategies: tuple[str, ...] = parlab.STRATEGIES,
+    kernels: tuple[str, ...] | None = None,
+    shortcut: bool = True,
+) -> pd.DataFrame:
+    """The benchmark table as a DataFrame, one row per implementation and thread count:
+    implementation, threads, median_ms, g_iterations_per_s_per_core, vs_scalar_1 (how many
+    times faster than parlab's scalar kernel on one thread). Every implementation's counts
+    are checked against parlab's scalar ones first.
+
+    python: pure Python (one run on every CROP_STEP-th row, scaled) and numpy rows.
+    numba: numba's rows, when numba is installed. threads: the thread counts of the
+    multi-threaded rows. strategies: parlab's scalar strategies ("sequential" runs once, on
+    one thread). kernels: parlab's other kernels (default: every one this CPU has beyond
+    scalar), each with the dynamic strategy. shortcut: the best kernel with the interior
+    shortcut.
+    """
+    import pandas as pd
 
     w, h, it = WORKLOAD["width"], WORKLOAD["height"], WORKLOAD["max_iter"]
     viewport = parlab.DEFAULT_VIEWPORT
@@ -81,55 +101,80 @@ def main(argv: list[str] | None = None) -> None:
     def check(name: str, counts: object) -> None:
         expected = reference[:: CROP_STEP if name.startswith("pure") else 1]
         if not np.array_equal(np.asarray(counts), expected):
-            print(f"warning: {name} counts differ from parlab's scalar kernel")
+            raise AssertionError(f"{name} counts differ from parlab's scalar kernel")
 
-    if not args.quick:
+    if python:
+        start = time.perf_counter()
         check("pure Python", python_counts(w, h, it, viewport, row_step=CROP_STEP))
-        ms = median_ms(lambda: python_counts(w, h, it, viewport, row_step=CROP_STEP), 1) * CROP_STEP
+        ms = (
+            (time.perf_counter() - start) * 1e3 * CROP_STEP
+        )  # one run: it is slow, and interpreted code needs no warm-up
         rows.append((f"pure Python (1/{CROP_STEP} of rows, ×{CROP_STEP})", 1, ms))
         check("numpy", numpy_counts(w, h, it, viewport))
-        rows.append(("numpy vectorised", 1, median_ms(lambda: numpy_counts(w, h, it, viewport), 3)))
+        rows.append(("numpy vectorised", 1, median_ms(lambda: numpy_counts(w, h, it, viewport), min(repeats, 3))))
 
-    kernels = numba_kernels()
-    if kernels is not None:
-        serial, parallel, set_threads = kernels
+    compiled = numba_kernels() if numba else None
+    if compiled is not None:
+        serial, parallel, set_threads = compiled
         out = np.zeros((h, w), dtype=np.uint32)
         serial(out, w, h, it, *viewport)
         check("numba", out)
-        rows.append(("numba @njit", 1, median_ms(lambda: serial(out, w, h, it, *viewport), args.repeats)))
-        for threads in (1, 2):
-            set_threads(threads)
-            rows.append(("numba prange", threads, median_ms(lambda: parallel(out, w, h, it, *viewport), args.repeats)))
+        rows.append(("numba @njit", 1, median_ms(lambda: serial(out, w, h, it, *viewport), repeats)))
+        for k in threads:
+            set_threads(k)
+            rows.append(("numba prange", k, median_ms(lambda: parallel(out, w, h, it, *viewport), repeats)))
 
-    def parlab_row(label: str, threads: int, **options: object) -> None:
+    def parlab_row(label: str, k: int, **options: object) -> None:
         def run() -> None:
-            parlab.render(**WORKLOAD, threads=threads, **options)  # type: ignore[arg-type]
+            parlab.render(**WORKLOAD, threads=k, **options)  # type: ignore[arg-type]
 
-        check(label, parlab.render(**WORKLOAD, threads=threads, **options).iterations)  # type: ignore[arg-type]
-        rows.append((label, threads, median_ms(run, args.repeats)))
+        check(label, parlab.render(**WORKLOAD, threads=k, **options).iterations)  # type: ignore[arg-type]
+        rows.append((label, k, median_ms(run, repeats)))
 
-    for strategy in parlab.STRATEGIES:
-        for threads in (1,) if strategy == "sequential" else (1, 2):
-            parlab_row(f"parlab scalar {strategy}", threads, strategy=strategy, kernel="scalar")
-    for kernel in parlab.available_kernels()[1:]:
-        for threads in (1, 2):
-            parlab_row(f"parlab {kernel} dynamic", threads, kernel=kernel)
-    best = parlab.available_kernels()[-1]
-    for threads in (1, 2):
-        parlab_row(f"parlab {best} + shortcut", threads, kernel=best, interior_shortcut=True)
+    if "sequential" not in strategies:
+        strategies = ("sequential", *strategies)  # the reference row of vs_scalar_1
+    for strategy in strategies:
+        for k in (1,) if strategy == "sequential" else threads:
+            parlab_row(f"parlab scalar {strategy}", k, strategy=strategy, kernel="scalar")
+    for kernel in parlab.available_kernels()[1:] if kernels is None else kernels:
+        for k in threads:
+            parlab_row(f"parlab {kernel} dynamic", k, kernel=kernel)
+    if shortcut:
+        best = parlab.available_kernels()[-1]
+        for k in threads:
+            parlab_row(f"parlab {best} + shortcut", k, kernel=best, interior_shortcut=True)
 
-    print(f"800×600, 50×50 tiles, max_iter 1000: {giga:.3f} G iterations; medians of {args.repeats} runs")
-    scalar_1 = next(ms for name, _, ms in rows if name == "parlab scalar sequential")
-    numba_2 = next((ms for name, t, ms in rows if name == "numba prange" and t == 2), None)
+    table = pd.DataFrame(rows, columns=["implementation", "threads", "median_ms"])
+    table["g_iterations_per_s_per_core"] = giga / (table["median_ms"] / 1e3) / table["threads"]
+    scalar_1 = table.loc[table["implementation"] == "parlab scalar sequential", "median_ms"].iloc[0]
+    table["vs_scalar_1"] = scalar_1 / table["median_ms"]
+    table.attrs["g_iterations"] = giga
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=15, help="timed runs per row (default 15)")
+    parser.add_argument("--quick", action="store_true", help="skip pure Python and numpy (the slow rows)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats: must be at least 1")
+
+    table = measure(repeats=args.repeats, python=not args.quick)
+    print(f"800×600, 50×50 tiles, max_iter 1000: {table.attrs['g_iterations']:.3f} G iterations; "
+          f"medians of {args.repeats} runs")  # fmt: skip
+    numba_2 = table.loc[(table["implementation"] == "numba prange") & (table["threads"] == 2), "median_ms"]
     header = f"{'implementation':<36}{'threads':>8}{'median ms':>11}{'G it/s/core':>13}{'vs scalar×1':>13}"
-    if numba_2:
+    if len(numba_2):
         header += f"{'vs numba prange×2':>19}"
     print(header)
-    for name, threads, ms in rows:
-        per_core = giga / (ms / 1e3) / threads
-        line = f"{name:<36}{threads:>8}{ms:>11.1f}{per_core:>13.2f}{scalar_1 / ms:>12.2f}×"
-        if numba_2:
-            line += f"{numba_2 / ms:>18.2f}×"
+    for row in table.itertuples():
+        line = (
+            f"{row.implementation:<36}{row.threads:>8}{row.median_ms:>11.1f}"
+            f"{row.g_iterations_per_s_per_core:>13.2f}{row.vs_scalar_1:>12.2f}×"
+        )
+        if len(numba_2):
+            line += f"{numba_2.iloc[0] / row.median_ms:>18.2f}×"
         print(line)
     print("(+ shortcut rows: G it/s as if every iteration of the definition had run)")
 

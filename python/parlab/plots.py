@@ -330,8 +330,9 @@ def speedup(
     k = table["threads"].to_numpy(float)
     grid = np.linspace(k.min(), k.max(), 200)
     ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal (speedup = threads)")
-    ax.plot(grid, [result.amdahl(x) for x in grid], color="#dd8452",
-            label=f"Amdahl fit: serial fraction {result.serial_fraction:.1%}")  # fmt: skip
+    if result.serial_fraction is not None:  # None: too few thread counts to fit (result.fit_note)
+        ax.plot(grid, [result.amdahl(x) for x in grid], color="#dd8452",
+                label=f"Amdahl fit: serial fraction {result.serial_fraction:.1%}")  # fmt: skip
     ax.plot(k, table["speedup"], "o-", color="#4c72b0", label="measured (median)")
     if ceiling is not None:
         ax.axhline(ceiling, color="black", linestyle="--", linewidth=1, label=f"this machine's ceiling ({ceiling:g}×)")
@@ -374,6 +375,57 @@ def work_per_thread(runs: dict[str, RenderRun], ax: Axes | None = None, title: s
     for k in fair:
         ax.axhline(1 / k, color="black", linestyle="--", linewidth=1)
     ax.legend(fontsize=8, ncol=min(threads, 4))
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def scaling(
+    result: SpeedupResult,
+    cpus: float | None = None,
+    known_serial_fraction: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Measured speedup over thread counts (strong or weak scaling, per `result.law`) against
+    the ideal line. The fitted law is drawn over the thread counts it was fitted on, and only
+    when `result` has a fit; otherwise the reason is written on the plot. `cpus` shades the
+    thread counts beyond the CPUs available (there the threads take turns);
+    `known_serial_fraction` draws the law's prediction from a serial part known in advance
+    (not fitted), up to `cpus` threads: beyond them no law applies."""
+    from parlab.speedup import amdahl, gustafson
+
+    law = amdahl if result.law == "amdahl" else gustafson
+    name = "Amdahl" if result.law == "amdahl" else "Gustafson"
+    table = result.table
+    fig, ax = _axes(ax, (7, 4.5))
+    k = table["threads"].to_numpy(float)
+    grid = np.linspace(k.min(), k.max(), 200)
+    ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal, with a free CPU per thread")
+    upto = grid[grid <= (cpus if cpus is not None else k.max()) + 1e-9]
+    if known_serial_fraction is not None and len(upto) > 1:
+        ax.plot(upto, [law(x, known_serial_fraction) for x in upto], color="#8172b3", linestyle="--", linewidth=2,
+                label=f"{name}, known serial part {known_serial_fraction:.0%} (predicted, up to the CPUs)")  # fmt: skip
+    if result.serial_fraction is not None:
+        upto = grid[grid <= max(result.fitted_threads) + 1e-9]
+        ax.plot(upto, [law(x, result.serial_fraction) for x in upto], color="#dd8452",
+                label=f"{name} fit on {', '.join(map(str, result.fitted_threads))} threads: "
+                f"serial {result.serial_fraction:.0%}")  # fmt: skip
+    else:
+        ax.text(0.98, 0.04, f"cannot fit {name}'s law on this machine\n(fewer than 2 thread counts above 1 CPU)",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#dd8452")  # fmt: skip
+    label = "measured (median)" if result.law == "amdahl" else "measured scaled speedup (median)"
+    ax.plot(k, table["speedup"], "o-", color="#4c72b0", label=label)
+    if cpus is not None and k.max() > cpus:
+        ax.axvspan(max(cpus, k.min()), k.max(), color="#c44e52", alpha=0.08,
+                   label=f"more threads than the {cpus:g} CPU(s) available")  # fmt: skip
+    if cpus is not None:
+        ax.axhline(cpus, color="black", linestyle="--", linewidth=1, label=f"CPUs available ({cpus:g})")
+    ax.set_xlabel("threads" if result.law == "amdahl" else "threads (the problem grows with them)")
+    ax.set_ylabel("speedup" if result.law == "amdahl" else "scaled speedup")
+    ax.set_xticks(k)
+    ax.set_ylim(0, max(float(table["speedup"].max()), k.max() / k.min()) * 1.08)
+    ax.legend(loc="upper left", fontsize=8)
     if title:
         ax.set_title(title)
     return fig
