@@ -192,7 +192,8 @@ def test_the_release_holds_no_solution_and_no_hidden_test(course, path):
     text = "\n".join(source(cell) for cell in cells(student))
     for marker in MARKERS:
         assert marker not in text
-    leaked = [line for line in secret_lines(path) if line in text]
+    lines = {line.strip() for line in text.splitlines()}
+    leaked = sorted(secret_lines(path) & lines)
     assert not leaked, f"solution or hidden-test lines in the student version: {leaked}"
     stub = STUBS[assignments.language(path)]
     answers = [cell for cell in cells(student) if nbgrader(cell).get("solution") and cell["cell_type"] == "code"]
