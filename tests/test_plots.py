@@ -240,7 +240,7 @@ def test_worker_timeline_draws_the_time_not_on_cpu_as_waiting():
     assert sorted(round(p.get_width(), 3) for p in solid) == [10.0, 80.0]
     for part in hatched:  # the waiting part starts where the computing part ends
         assert part.get_x() == pytest.approx(next(p for p in solid if p.get_y() == part.get_y()).get_width())
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["render", "load", "waiting (GIL or I/O)"]
     assert "computing 45% of the bars' time" in ax.get_title(loc="left")
 
@@ -249,7 +249,7 @@ def test_worker_timeline_names_each_kind_of_waiting():
     labels = {"load": "waiting for I/O", "render": "waiting for the GIL"}
     fig = plots.worker_timeline(traced_frame(), waiting=labels)
     ax = fig.axes[0]
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend == ["render", "load", "waiting for the GIL", "waiting for I/O"]
     hatches = {round(p.get_width()): p.get_hatch() for p in bars(ax) if p.get_hatch()}
     assert hatches[20] != hatches[90]  # each kind of waiting has its own look

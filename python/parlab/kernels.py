@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parlab.tiles import DEFAULT_VIEWPORT
+from parlab._core import DEFAULT_VIEWPORT
 
 
 def python_counts(width: int, height: int, max_iter: int, viewport=DEFAULT_VIEWPORT, row_step: int = 1) -> np.ndarray:

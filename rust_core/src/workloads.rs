@@ -5,9 +5,7 @@
 //! `fib` is deliberately naive (exponential): every call is tiny, so the lesson is about
 //! how the calls are shared between threads, not about a clever algorithm.
 
-use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -144,42 +142,8 @@ pub fn fib_calls(
     Ok(records)
 }
 
-/// Runs `job` on a scoped thread while this thread calls `on_tick` every [`TICK`]; when
-/// `on_tick` returns `Break`, the job's stop flag is raised. Returns the job's result once
-/// it has finished, and whether it was asked to stop. This is how a binding keeps Ctrl-C
-/// working during a long call: `on_tick` checks for signals.
-///
-/// [`TICK`]: crate::render::TICK
-pub fn run_cancellable<T: Send>(
-    job: impl FnOnce(&AtomicBool) -> T + Send,
-    mut on_tick: impl FnMut() -> ControlFlow<()>,
-) -> (T, bool) {
-    let stop = AtomicBool::new(false);
-    let (done, finished) = mpsc::channel();
-    std::thread::scope(|scope| {
-        let stop_ref = &stop;
-        let worker = scope.spawn(move || {
-            let _ = done.send(job(stop_ref));
-        });
-        let mut asked = false;
-        loop {
-            match finished.recv_timeout(crate::render::TICK) {
-                Ok(result) => {
-                    let _ = worker.join(); // the OS thread is gone when we return
-                    return (result, asked);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    if !asked && on_tick().is_break() {
-                        asked = true;
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                }
-                // The job panicked: let the scope re-raise its panic.
-                Err(mpsc::RecvTimeoutError::Disconnected) => continue,
-            }
-        }
-    })
-}
+/// Moved to [`crate::cancel`], where the render's tick loop is too.
+pub use crate::cancel::run_cancellable;
 
 #[cfg(test)]
 mod tests {
@@ -208,33 +172,6 @@ mod tests {
     fn stop_skips_the_remaining_calls() {
         let stop = AtomicBool::new(true);
         assert!(fib_calls(20, 100, 2, &stop).unwrap().is_empty());
-    }
-
-    #[test]
-    fn run_cancellable_stops_a_long_job() {
-        let mut ticks = 0;
-        let (value, asked) = run_cancellable(
-            |stop| {
-                let mut spins = 0u64;
-                while !stop.load(Ordering::Relaxed) {
-                    spins += 1;
-                    std::hint::spin_loop();
-                }
-                spins
-            },
-            || {
-                ticks += 1;
-                if ticks == 3 {
-                    ControlFlow::Break(())
-                } else {
-                    ControlFlow::Continue(())
-                }
-            },
-        );
-        assert!(asked && value > 0 && ticks == 3);
-        let (value, asked) = run_cancellable(|_| 7, || ControlFlow::Break(()));
-        assert_eq!(value, 7);
-        assert!(!asked || value == 7);
     }
 
     #[test]

@@ -30,10 +30,12 @@ use crate::timeline::TaskRecord;
 mod bars;
 mod gantt;
 mod image;
+mod locks;
 
 pub use bars::{grouped_bars, speedup};
 pub use gantt::{compare_timelines, spans_timeline, timeline};
 pub use image::{color_of, mandelbrot};
+pub use locks::lock_timeline;
 
 /// An SVG chart.
 #[derive(Debug, Clone, PartialEq)]
