@@ -17,7 +17,7 @@ export PATH := $(VIRTUAL_ENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml python/pyproject.toml \
 	$(shell find rust_core/src python/src -name '*.rs')
 
-.PHONY: help setup lab test test-rust test-python lint format index bench lock clean
+.PHONY: help setup lab test test-rust test-python lint format index bench assignments lock clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ bench: setup $(VENV)/.bench ## Criterion benches of the core, the Python benchma
 	$(PY) -m parlab.bench_trace
 	$(PY) -m parlab.bench_claims
 	$(PY) scripts/rust_kernel.py bench
+
+assignments: setup ## Student versions of the notebooks with exercises, into release/ (nbgrader)
+	$(PY) scripts/assignments.py
 
 lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
