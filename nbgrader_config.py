@@ -39,3 +39,23 @@ c.ClearSolutions.code_stub = {
 # for the lessons' measurements and for the Rust kernel's first compilation of parlab_core on
 # a busy machine.
 c.Execute.timeout = 600
+
+# evcxr (the Rust kernel) answers a cell that fails to compile with an error reply that has no
+# `ename`, `evalue` or `traceback` (the Jupyter protocol asks for them); nbgrader 0.9's
+# Execute.on_cell_executed reads them and would stop autograding with a KeyError on a lesson
+# that shows a compile error on purpose (rust/06). Give such replies the missing fields.
+from nbgrader.preprocessors import Execute  # noqa: E402
+
+_on_cell_executed = Execute.on_cell_executed
+
+
+def _on_cell_executed_any_kernel(self, **kwargs):
+    content = kwargs["execute_reply"]["content"]
+    if content.get("status") == "error":
+        content.setdefault("ename", "Error")
+        content.setdefault("evalue", "")
+        content.setdefault("traceback", [])
+    return _on_cell_executed(self, **kwargs)
+
+
+Execute.on_cell_executed = _on_cell_executed_any_kernel
