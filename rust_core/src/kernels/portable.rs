@@ -36,6 +36,14 @@ impl Lanes for Portable {
     unsafe fn gt_bits(self, o: Self) -> u32 {
         (0..4).fold(0, |bits, k| bits | (u32::from(self.0[k] > o.0[k]) << k))
     }
+    #[inline(always)]
+    unsafe fn not_le_bits(self, o: Self) -> u32 {
+        (0..4).fold(0, |bits, k| bits | (u32::from(!(self.0[k] <= o.0[k])) << k))
+    }
+    #[inline(always)]
+    unsafe fn eq_bits(self, o: Self) -> u32 {
+        (0..4).fold(0, |bits, k| bits | (u32::from(self.0[k] == o.0[k]) << k))
+    }
 }
 
 pub(super) fn render_portable(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
