@@ -26,7 +26,7 @@ from parlab.contention import Contention, contention
 from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
 from parlab.trace import to_trace, trace
 
-_SUBMODULES = {"bench", "experiments", "plots", "speedup", "widgets"}
+_SUBMODULES = {"bench", "cluster", "experiments", "plots", "speedup", "widgets"}
 
 
 def __getattr__(name: str):
