@@ -269,7 +269,7 @@ impl<'a> Blocks<'a> {
             .all(|g| !g.careful && g.i + DEFER < self.max_iter)
     }
 
-    /// Ends an unchecked block of group `g`, begun from `saved`.
+    /// Ends an unchecked block of group `g`, begun from `z = saved` (and `g.i`).
     ///
     /// If a lane is not at `|z|² ≤ 4` (escaped, or inf/NaN after escaping), the block is
     /// redone from `saved` with a check every step. This finds every escape inside the
@@ -280,11 +280,11 @@ impl<'a> Blocks<'a> {
     /// `|z|(|z| − 1)`. Otherwise the block is accepted, and under `interior_shortcut`
     /// lanes whose `z` equals the saved orbit point are periodic: `max_iter`.
     #[inline(always)]
-    unsafe fn settle<V: Lanes>(&mut self, g: &mut Group<V>, saved: &Group<V>, four: V, two: V) {
+    unsafe fn settle<V: Lanes>(&mut self, g: &mut Group<V>, saved: (V, V), four: V, two: V) {
         let zr2 = g.zr.mul(g.zr);
         let zi2 = g.zi.mul(g.zi);
         if zr2.add(zi2).not_le_bits(four) & g.active != 0 {
-            *g = *saved;
+            (g.zr, g.zi) = saved;
             for _ in 0..DEFER {
                 self.step(g, four, two);
             }
@@ -331,17 +331,17 @@ pub(super) unsafe fn render_tile<V: Lanes>(args: &TileArgs<'_>, out: &mut Vec<u3
     // (an empty slot just idles along: cheaper than a check per step).
     loop {
         if blocks.defer([&a, &b, &c, &d]) {
-            let saved = [a, b, c, d];
+            let saved = [(a.zr, a.zi), (b.zr, b.zi), (c.zr, c.zi), (d.zr, d.zi)];
             for _ in 0..DEFER {
                 a.advance(two);
                 b.advance(two);
                 c.advance(two);
                 d.advance(two);
             }
-            blocks.settle(&mut a, &saved[0], four, two);
-            blocks.settle(&mut b, &saved[1], four, two);
-            blocks.settle(&mut c, &saved[2], four, two);
-            blocks.settle(&mut d, &saved[3], four, two);
+            blocks.settle(&mut a, saved[0], four, two);
+            blocks.settle(&mut b, saved[1], four, two);
+            blocks.settle(&mut c, saved[2], four, two);
+            blocks.settle(&mut d, saved[3], four, two);
         } else {
             blocks.step(&mut a, four, two);
             blocks.step(&mut b, four, two);
