@@ -37,6 +37,10 @@ pub(super) const MAX_LANES: usize = 8;
 /// Steps per unchecked block (a lane escaping inside costs a redo of this many steps).
 const DEFER: u32 = 8;
 
+/// A group defers its checks only from this iteration on: young groups escape often, and
+/// every escape inside a block costs a redo, so they check every step.
+const WARM: u32 = 32;
+
 /// Groups with a pixel at `|c|²` in this band always check every step: there a lane that
 /// escaped inside a block might in floating point come back under `|z|² ≤ 4` by its end
 /// (see [`Blocks::settle`]); everywhere else an escaped orbit keeps growing.
@@ -260,13 +264,11 @@ impl<'a> Blocks<'a> {
         }
     }
 
-    /// Whether the four groups may take `DEFER` unchecked steps: none is careful, and
-    /// none reaches `max_iter` inside the block (`step` must see `i < max_iter`).
+    /// Whether group `g` takes its next `DEFER` steps unchecked: it is warm, not careful,
+    /// and does not reach `max_iter` inside the block (`step` must see `i < max_iter`).
     #[inline(always)]
-    fn defer<V: Lanes>(&self, groups: [&Group<V>; 4]) -> bool {
-        groups
-            .iter()
-            .all(|g| !g.careful && g.i + DEFER < self.max_iter)
+    fn defers<V: Lanes>(&self, g: &Group<V>) -> bool {
+        g.active != 0 && !g.careful && WARM <= g.i && g.i + DEFER < self.max_iter
     }
 
     /// Ends an unchecked block of group `g`, begun from `z = saved` (and `g.i`).
@@ -330,24 +332,39 @@ pub(super) unsafe fn render_tile<V: Lanes>(args: &TileArgs<'_>, out: &mut Vec<u3
     // While groups remain, all four slots are busy; then the last ones drain together
     // (an empty slot just idles along: cheaper than a check per step).
     loop {
-        if blocks.defer([&a, &b, &c, &d]) {
-            let saved = [(a.zr, a.zi), (b.zr, b.zi), (c.zr, c.zi), (d.zr, d.zi)];
-            for _ in 0..DEFER {
-                a.advance(two);
-                b.advance(two);
-                c.advance(two);
-                d.advance(two);
-            }
-            blocks.settle(&mut a, saved[0], four, two);
-            blocks.settle(&mut b, saved[1], four, two);
-            blocks.settle(&mut c, saved[2], four, two);
-            blocks.settle(&mut d, saved[3], four, two);
-        } else {
-            blocks.step(&mut a, four, two);
-            blocks.step(&mut b, four, two);
-            blocks.step(&mut c, four, two);
-            blocks.step(&mut d, four, two);
+        // Each group either takes DEFER unchecked steps (settled at the end) or DEFER
+        // checked ones; the four are interleaved either way.
+        let defers = [&a, &b, &c, &d].map(|g| blocks.defers(g));
+        let saved = [(a.zr, a.zi), (b.zr, b.zi), (c.zr, c.zi), (d.zr, d.zi)];
+        // Written out (not a loop over `&mut` slots) so that the groups stay in registers.
+        macro_rules! each {
+            ($body:ident) => {
+                $body!(a, 0);
+                $body!(b, 1);
+                $body!(c, 2);
+                $body!(d, 3);
+            };
         }
+        macro_rules! one_step {
+            ($g:ident, $k:literal) => {
+                if defers[$k] {
+                    $g.advance(two);
+                } else {
+                    blocks.step(&mut $g, four, two);
+                }
+            };
+        }
+        macro_rules! settle {
+            ($g:ident, $k:literal) => {
+                if defers[$k] {
+                    blocks.settle(&mut $g, saved[$k], four, two);
+                }
+            };
+        }
+        for _ in 0..DEFER {
+            each!(one_step);
+        }
+        each!(settle);
         if blocks.exhausted() && (a.active | b.active | c.active | d.active) == 0 {
             break;
         }
