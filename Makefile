@@ -22,7 +22,7 @@ RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml pyt
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION) ## Create .venv, install pinned packages, build the extension, register kernels
+setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(VENV)/.rust-warm ## Create .venv, install pinned packages, build the extension, register kernels
 
 lab: setup ## Set up, then start JupyterLab on notebooks/
 	jupyter lab --notebook-dir=notebooks
@@ -33,8 +33,14 @@ test-rust: ## cargo tests of the core, with and without its optional features (p
 	cargo test --workspace --quiet
 	cargo test -p parlab_core --all-features --quiet
 
-test-python: setup ## pytest: the API, the interrupt tests and every notebook (nbval)
+# The Python notebooks whose lessons make parallel claims: also run beside a busy CPU.
+PARALLEL_NOTEBOOKS := $(wildcard $(addprefix notebooks/python/,00-*.ipynb 02-*.ipynb 04-*.ipynb 05-*.ipynb \
+	06-*.ipynb 07-*.ipynb 08-*.ipynb))
+
+test-python: setup ## pytest: the API and every notebook (nbval); the Python notebooks again on 1 CPU and beside a busy CPU
 	pytest --nbval-lax
+	taskset -c 0 pytest --nbval-lax -p no:cacheprovider notebooks/python
+	scripts/with_busy_cpu.py pytest --nbval-lax -p no:cacheprovider $(PARALLEL_NOTEBOOKS)
 
 lint: setup ## rustfmt, clippy, ruff and the .pyi stub check
 	cargo fmt --all --check
@@ -51,10 +57,12 @@ format: setup ## Apply rustfmt and ruff format
 	cargo fmt --all
 	ruff format .
 
-bench: setup $(VENV)/.bench ## Criterion benches of the core, then the Python benchmark table
+bench: setup $(VENV)/.bench ## Criterion benches of the core, the Python benchmark table, the lessons' timing claims
 	cargo bench -p parlab_core --bench strategies
 	$(PY) -m parlab.bench
 	$(PY) -m parlab.bench_trace
+	$(PY) -m parlab.bench_claims
+	$(PY) scripts/rust_kernel.py bench
 
 lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv
 	rm -rf build/lock && $(PYTHON) -m venv build/lock
@@ -86,9 +94,14 @@ $(VENV)/.kernels: $(VENV)/.packages
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (parlab)"
 	touch $@
 
-$(VENV)/.rust-kernel-$(EVCXR_VERSION): scripts/install-rust-kernel.sh | $(VENV)/.packages
+$(VENV)/.rust-kernel-$(EVCXR_VERSION): scripts/install-rust-kernel.sh scripts/rust-kernel-launch.sh | $(VENV)/.packages
 	rm -f $(VENV)/.rust-kernel-*
 	scripts/install-rust-kernel.sh $(EVCXR_VERSION) $(VENV)
+	touch $@
+
+# Compile the Rust notebooks' first cells once, so that a student's first cell only links.
+$(VENV)/.rust-warm: $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(RUST_SOURCES) $(wildcard notebooks/rust/*.ipynb) scripts/rust_kernel.py
+	$(PY) scripts/rust_kernel.py warm
 	touch $@
 
 $(VENV)/.bench: requirements/bench.txt $(VENV)/.packages

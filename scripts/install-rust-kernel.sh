@@ -1,36 +1,46 @@
 #!/usr/bin/env bash
 # Installs the evcxr Jupyter kernel (pinned version, with cargo) and registers it as the
-# `rust` kernel inside the virtual environment, never in the user's home.
-# Usage: scripts/install-rust-kernel.sh VERSION VENV
+# `rust` kernel inside PREFIX (a virtual environment, or on Binder the conda environment),
+# never in the user's home.
+# Usage: scripts/install-rust-kernel.sh VERSION PREFIX
+#   VERSION "any": use the evcxr_jupyter already on PATH (conda-forge's, on Binder).
 set -euo pipefail
 version=$1
-venv=$(cd "$2" && pwd)
+prefix=$(cd "$2" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
 
-if ! cargo install --list | grep -qx "evcxr_jupyter v$version:"; then
+if [[ "$version" != any ]] && ! cargo install --list | grep -qx "evcxr_jupyter v$version:"; then
   echo "installing evcxr_jupyter $version with cargo (a one-time build of several minutes)"
   cargo install --locked --quiet --version "$version" evcxr_jupyter
 fi
+evcxr=$(command -v evcxr_jupyter)
 
 # evcxr_jupyter --install writes to $JUPYTER_PATH/kernels/rust when JUPYTER_PATH is set.
-JUPYTER_PATH="$venv/share/jupyter" evcxr_jupyter --install >/dev/null
+JUPYTER_PATH="$prefix/share/jupyter" "$evcxr" --install >/dev/null
 
 # evcxr reads its start-up commands from $EVCXR_CONFIG_DIR/init.evcxr: keep a cache of
-# compiled crates (in $XDG_CACHE_HOME/evcxr), so that only the first notebook ever run
-# compiles plotters, rayon and tokio; later first cells take seconds.
-mkdir -p "$venv/share/evcxr" "$venv/cache"
-printf ':cache 2048\n' >"$venv/share/evcxr/init.evcxr"
+# compiled crates (in $XDG_CACHE_HOME/evcxr), so that plotters, rayon and tokio are
+# compiled once, not in every session. parlab_core itself, a local crate, is kept in a
+# persistent build directory instead (see rust-kernel-launch.sh).
+mkdir -p "$prefix/share/evcxr" "$prefix/cache/evcxr-slots"
+printf ':cache 2048\n' >"$prefix/share/evcxr/init.evcxr"
+install -m 755 "$here/rust-kernel-launch.sh" "$prefix/share/evcxr/launch.sh"
 
-"$venv/bin/python" - "$venv" <<'PY'
+python=$(command -v python3)
+[[ -x "$prefix/bin/python" ]] && python="$prefix/bin/python"
+"$python" - "$prefix" "$evcxr" <<'PY'
 import json, sys
 from pathlib import Path
 
-venv = Path(sys.argv[1])
-spec_path = venv / "share/jupyter/kernels/rust/kernel.json"
+prefix, evcxr = Path(sys.argv[1]), sys.argv[2]
+spec_path = prefix / "share/jupyter/kernels/rust/kernel.json"
 spec = json.loads(spec_path.read_text())
+spec["argv"] = [str(prefix / "share/evcxr/launch.sh"), evcxr, *spec["argv"][1:]]
 spec["display_name"] = "Rust (parlab)"
 spec["env"] = {
-    "EVCXR_CONFIG_DIR": str(venv / "share/evcxr"),
-    "XDG_CACHE_HOME": str(venv / "cache"),
+    "EVCXR_CONFIG_DIR": str(prefix / "share/evcxr"),
+    "XDG_CACHE_HOME": str(prefix / "cache"),
+    "PARLAB_EVCXR_SLOTS": str(prefix / "cache/evcxr-slots"),
 }
 spec_path.write_text(json.dumps(spec, indent=2) + "\n")
 PY

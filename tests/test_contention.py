@@ -56,6 +56,8 @@ def test_probe_fields_card_and_dict():
         (dict(spin_ms="long"), TypeError, "spin_ms"),
         (dict(quiet_ms=-1), ValueError, "quiet_ms"),
         (dict(quiet_ms=10_000), ValueError, "quiet_ms"),
+        (dict(cpus=0), ValueError, "cpus"),
+        (dict(cpus=1.5), TypeError, "cpus"),
     ],
 )
 def test_bad_arguments(args, error, name):
@@ -67,6 +69,14 @@ def test_bad_arguments(args, error, name):
 @pytest.mark.skipif(not allowed_cpus(), reason="needs CPU affinity (Linux)")
 def test_pinned_to_one_cpu_it_reports_at_most_one():
     assert probe_on(allowed_cpus()[:1]) <= 1.2
+
+
+@pytest.mark.skipif(not allowed_cpus(), reason="needs CPU affinity (Linux)")
+def test_cpus_narrows_the_probe_and_restores_the_affinity():
+    before = os.sched_getaffinity(0)
+    probe = parlab.contention(cpus=1)
+    assert probe.allowed == probe.threads_probed == 1 and probe.available_parallelism_now <= 1.2
+    assert os.sched_getaffinity(0) == before
 
 
 @needs_taskset

@@ -44,7 +44,10 @@ def test_postbuild_is_strict_and_does_its_three_jobs():
     script = (ROOT / "binder" / "postBuild").read_text()
     assert script.startswith("#!/bin/bash") and "set -e" in script
     assert "pip install" in script and "./python" in script
-    assert "kernelspec" in script and "evcxr_jupyter --install" in script
+    # The kernel is registered as `make setup` does it, then warmed with the notebooks' first cells.
+    assert "kernelspec" in script and "scripts/install-rust-kernel.sh any" in script
+    assert '"$evcxr" --install' in (ROOT / "scripts" / "install-rust-kernel.sh").read_text()
+    assert "scripts/rust_kernel.py warm" in script
     assert (ROOT / "binder" / "postBuild").stat().st_mode & 0o111, "postBuild must be executable"
 
 

@@ -1,5 +1,6 @@
-"""The experiments at tiny sizes: the shape of their frames, and each lesson's claim where it
-holds robustly on 2 cores (with wide margins: a shared machine is noisy)."""
+"""The experiments at tiny sizes: the shape of their frames and what each lesson's code does
+(results, overlaps, worker counts). No durations are compared here: the timing claims are
+checked by `make bench` (`python -m parlab.bench_claims`), which a busy machine cannot flake."""
 
 import os
 import socket
@@ -9,12 +10,8 @@ import pytest
 
 import parlab
 from parlab.experiments import download, fib, lists, multiplexer, pixels
-from parlab.experiments.frames import COLUMNS, peak_concurrency, summary
+from parlab.experiments.frames import COLUMNS, peak_concurrency
 from parlab.experiments.pages import PageServer
-
-
-def totals(frame):
-    return summary(frame)["total_s"]
 
 
 def check_frame(frame, modes, tasks):
@@ -43,27 +40,12 @@ def test_fib_frame_shape_every_mode():
     assert set(frame.loc[frame["mode"] == "asyncio", "worker"]) == {0}
 
 
-def test_processes_beat_gil_bound_threads_on_pure_python_fib():
-    workers = 2
-    if parlab.default_threads() < workers:
-        pytest.skip("needs 2 CPUs")
-    frame = fib.run(n=27, calls=24, modes=("threads", "processes"), workers=workers)
-    t = totals(frame)
-    # Threads take turns on the GIL (≈ sequential); 2 processes run in parallel. Process
-    # start-up is included, so the margin is modest: 1.3× where 2× is ideal.
-    assert t["processes"] * 1.3 < t["threads"], t.to_dict()
-
-
-def test_rust_threads_beat_rust_holding_the_gil():
-    workers = 2
-    if parlab.default_threads() < workers:
-        pytest.skip("needs 2 CPUs")
-    frame = fib.run(n=32, calls=16, modes=("rust", "rust-threads", "rayon"), workers=workers)
-    t = totals(frame)
-    assert t["rust-threads"] * 1.3 < t["rust"], t.to_dict()
-    assert t["rayon"] * 1.3 < t["rust"], t.to_dict()
-    rayon = frame[frame["mode"] == "rayon"]
-    assert rayon["worker"].nunique() == 2
+def test_rust_modes_compute_fib_within_their_workers():
+    frame = fib.run(n=25, calls=16, modes=("rust-threads", "rayon"), workers=2)
+    assert (frame["value"] == fib.fib(25)).all()
+    # At most the 2 workers asked for; whether the second steals any call depends on when the
+    # OS runs it (`make bench` checks that rayon uses both, with 2 CPUs free).
+    assert frame.groupby("mode")["worker"].nunique().between(1, 2).all()
 
 
 @pytest.mark.parametrize(
@@ -87,13 +69,13 @@ def test_fib_bad_arguments(args, error, name):
 # --- download -------------------------------------------------------------------------------
 
 
-def test_asyncio_downloads_in_about_one_latency_while_sync_takes_one_each():
+def test_asyncio_downloads_all_at_once_while_sync_takes_one_at_a_time():
     frame = download.run(pages=20, latency_ms=200, modes=("sync", "asyncio", "threads"))
     check_frame(frame, ("sync", "asyncio", "threads"), 20)
-    t = totals(frame)
-    assert t["asyncio"] < 3 * 0.2, t.to_dict()
-    assert t["threads"] < 3 * 0.2, t.to_dict()
-    assert t["sync"] > 18 * 0.2, t.to_dict()
+    # What overlaps, not how fast (`make bench` times it): every asyncio request is in flight
+    # before the first answer comes back, however busy the machine; sync never overlaps.
+    peaks = {mode: peak_concurrency(part) for mode, part in frame.groupby("mode")}
+    assert peaks["sync"] == 1 and peaks["asyncio"] == 20 and peaks["threads"] >= 2, peaks
     assert (frame["status"] == 200).all() and (frame["bytes"] == 10_000).all()
     assert frame.loc[frame["mode"] == "asyncio", "worker"].nunique() == 1
 
@@ -101,9 +83,7 @@ def test_asyncio_downloads_in_about_one_latency_while_sync_takes_one_each():
 def test_limit_caps_concurrency():
     frame = download.run(pages=12, latency_ms=150, modes=("asyncio", "threads"), limit=3)
     for mode, part in frame.groupby("mode"):
-        assert peak_concurrency(part) <= 3, mode
-        # 12 pages, 3 at a time: about 4 latencies, certainly more than 3.
-        assert part["end_s"].max() > 3 * 0.15, mode
+        assert peak_concurrency(part) == 3, mode  # the limit is reached, never passed
     assert frame.loc[frame["mode"] == "threads", "worker"].nunique() <= 3
 
 
@@ -162,13 +142,14 @@ def test_pixels_frame_has_a_load_and_a_render_per_pixel():
     assert all(steps == ["load", "render"] for steps in per_pixel)
 
 
-def test_pixels_io_overlaps_and_cpu_does_not():
-    io = totals(pixels.run(size=4, workload="io", modes=("sync", "threads", "coroutines"), scale=0.5))
-    # 16 waits of 20–60 ms: sequentially ≈ 0.64 s, overlapped ≈ one wait.
-    assert io["threads"] * 4 < io["sync"] and io["coroutines"] * 4 < io["sync"], io.to_dict()
-    cpu = totals(pixels.run(size=4, workload="cpu", modes=("sync", "threads", "coroutines"), scale=0.5))
-    # Computing in pure Python holds the GIL: nothing overlaps, whatever the mode.
-    assert cpu["threads"] > 0.6 * cpu["sync"] and cpu["coroutines"] > 0.6 * cpu["sync"], cpu.to_dict()
+def test_pixels_io_waits_overlap():
+    frame = pixels.run(size=4, workload="io", modes=("sync", "threads", "coroutines"), scale=0.5)
+    loads = frame[frame["step"] == "load"]
+    # 16 waits of 20–60 ms: sync waits one at a time, the others start them all together.
+    # (That this makes them 4× faster, and that pure-Python renders do not overlap, is timed
+    # by `make bench`.)
+    peaks = {mode: peak_concurrency(part) for mode, part in loads.groupby("mode")}
+    assert peaks["sync"] == 1 and peaks["threads"] >= 4 and peaks["coroutines"] >= 4, peaks
 
 
 def test_pixels_limits_and_presets():
@@ -308,11 +289,13 @@ def test_multiplexer_rejects_plain_awaitables_and_runaway_programs():
 # --- lists ----------------------------------------------------------------------------------
 
 
-def test_list_times_grow_linearly():
-    frame = lists.run(sizes=(10**4, 10**5, 10**6), repeats=3)
-    assert set(frame["mode"]) == {"build", "search"} and len(frame) == 2 * 3 * 3
-    slopes = lists.fit(frame)["slope"]
-    assert slopes.between(0.7, 1.3).all(), slopes.to_dict()
+def test_list_frame_and_fit():
+    frame = lists.run(sizes=(10**3, 10**4, 10**5), repeats=2)
+    assert set(frame["mode"]) == {"build", "search"} and len(frame) == 2 * 3 * 2
+    assert (frame["seconds"] > 0).all()
+    fit = lists.fit(frame)
+    assert list(fit.index) == ["build", "search"] and {"slope", "intercept"} <= set(fit.columns)
+    # That the slopes are close to 1 (linear time) is a timing: `make bench` checks it.
 
 
 def test_lists_bad_arguments():
@@ -327,12 +310,17 @@ def test_lists_bad_arguments():
 # --- clean-up -------------------------------------------------------------------------------
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="lists children in /proc")
 def test_no_child_process_survives():
+    # Children from before (e.g. multiprocessing's resource tracker, which lives as long as
+    # the interpreter once any earlier test started it) are not this run's.
+    before = _children()
     fib.run(n=10, calls=4, modes=("processes",), workers=2)
-    children = (
-        [p for p in os.listdir("/proc") if p.isdigit() and _parent(p) == os.getpid()] if os.path.isdir("/proc") else []
-    )
-    assert children == []
+    assert _children() - before == set()
+
+
+def _children():
+    return {p for p in os.listdir("/proc") if p.isdigit() and _parent(p) == os.getpid()}
 
 
 def _parent(pid):

@@ -1,4 +1,5 @@
-"""A real SIGINT (what Jupyter's "interrupt kernel" sends) stops a long render quickly."""
+"""A real SIGINT (what Jupyter's "interrupt kernel" sends) stops a long render and leaves no
+thread behind. How quickly (the lesson's 100 ms) is a timing: `make bench` checks it."""
 
 import signal
 import subprocess
@@ -33,7 +34,7 @@ CHILD = textwrap.dedent(
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads in /proc")
 @pytest.mark.parametrize("kernel", ["scalar", "auto"])
 @pytest.mark.parametrize("strategy", parlab.STRATEGIES)
-def test_sigint_stops_a_render_within_100_ms(strategy, kernel):
+def test_sigint_stops_a_render_and_its_threads(strategy, kernel):
     child = subprocess.Popen([sys.executable, "-c", CHILD, strategy, kernel], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "ready"
@@ -46,8 +47,6 @@ def test_sigint_stops_a_render_within_100_ms(strategy, kernel):
         assert child.wait(timeout=10) == 0
     finally:
         child.kill()
-    # The lesson's promise is 100 ms; allow for a busy CI machine delivering the signal.
     assert line[0] == "interrupted"
     print(f"{strategy}, {kernel}: stopped {took * 1000:.1f} ms after SIGINT")
-    assert took < 0.3, f"{strategy}: {took * 1000:.0f} ms to stop"
     assert line[1] == "0", f"{strategy}: {line[1]} more threads alive after the interrupt than before"

@@ -354,29 +354,102 @@ def test_numpy_numbers_work_everywhere():
 
 @pytest.mark.skipif(not hasattr(time, "pthread_getcpuclockid"), reason="needs per-thread CPU clocks")
 def test_two_threads_really_compute_tiles_at_the_same_time():
-    """While a worker thread is inside render_tile, the main thread runs Python code and
-    sees the worker's CPU clock advance: the GIL is released while the tile is computed.
-    Were it held, the main thread could run no bytecode during the computation and would
-    see the worker's CPU clock stand still between its own steps (no timing is asserted)."""
-    started, done = threading.Event(), threading.Event()
-    spent = []
+    """Two worker threads each render half of an image while the main thread runs Python
+    code and watches their CPU clocks: both advance while it runs, so neither tile holds
+    the GIL and the two compute at once. Were the GIL held during a tile, no other Python
+    thread could run meanwhile: the main thread would see the clocks stand still between
+    its own steps, and the workers would take turns (no timing is asserted)."""
+    view = dict(width=600, height=600, max_iter=3000, kernel="scalar")
+    halves = [(0, 0, 600, 300), (0, 300, 600, 300)]
+    ready, done = threading.Barrier(3), [threading.Event() for _ in halves]
+    spent, tiles = [0.0, 0.0], [None, None]
 
-    def worker():
-        started.set()
+    def worker(k):
+        ready.wait()
         before = time.thread_time()
-        parlab.render_tile(0, 0, 600, 600, width=600, height=600, max_iter=3000, kernel="scalar")
-        spent.append(time.thread_time() - before)
-        done.set()
+        tiles[k] = parlab.render_tile(*halves[k], **view)
+        spent[k] = time.thread_time() - before
+        done[k].set()
 
-    thread = threading.Thread(target=worker)
-    thread.start()
-    started.wait()
-    clock = time.pthread_getcpuclockid(thread.ident)
-    seen = [time.clock_gettime(clock)]
-    while not done.is_set():
-        seen.append(time.clock_gettime(clock))  # bytecode of this thread, during the tile
-    thread.join()
-    # The worker's CPU time that passed between two steps of this thread's loop.
-    overlapped = seen[-1] - seen[0]
-    assert spent[0] > 0
-    assert overlapped > 0.5 * spent[0], (overlapped, spent[0], len(seen))
+    workers = [threading.Thread(target=worker, args=(k,)) for k in range(2)]
+    for w in workers:
+        w.start()
+    ready.wait()
+    clocks = [time.pthread_getcpuclockid(w.ident) for w in workers]
+    first = [time.clock_gettime(c) for c in clocks]
+    last = list(first)
+    while not all(d.is_set() for d in done):
+        for k, c in enumerate(clocks):
+            if not done[k].is_set():
+                last[k] = time.clock_gettime(c)  # bytecode of this thread, during the tiles
+    for w in workers:
+        w.join()
+    # Each worker's CPU time that passed between two steps of this thread's loop.
+    for k in range(2):
+        assert spent[k] > 0 and last[k] - first[k] > 0.25 * spent[k], (k, last[k] - first[k], spent[k])
+    image = parlab.render(**view, tile_w=100, tile_h=100, threads=2).iterations
+    np.testing.assert_array_equal(np.vstack(tiles), image)
+
+
+def test_a_run_pickles_and_frames_the_same_after_a_round_trip():
+    import pickle
+
+    run = parlab.render(**SMALL, strategy="static", threads=3)
+    back = pickle.loads(pickle.dumps(run))
+    assert isinstance(back, parlab.RenderRun) and repr(back) == repr(run)
+    np.testing.assert_array_equal(back.iterations, run.iterations)
+    assert back.records == run.records
+    pd.testing.assert_frame_equal(back.to_frame(), run.to_frame())
+    pd.testing.assert_frame_equal(back.per_thread(), run.per_thread())
+    assert (back.width, back.height, back.kernel, back.threads) == (120, 90, run.kernel, 3)
+
+
+def test_a_run_can_be_built_from_records():
+    # What a scheduler elsewhere (a cluster, the student's own queue) can hand to the plots.
+    image = parlab.render(**SMALL, threads=1, strategy="sequential").iterations
+    records = [
+        parlab.TaskRecord(task_id=0, thread_id=0, tile_x=0, tile_y=0, tile_w=120, tile_h=45,
+                          start_us=0.0, duration_us=300.0, pixels=5400, iterations=int(image[:45].sum())),
+        parlab.TaskRecord(task_id=1, thread_id=1, tile_x=0, tile_y=45, tile_w=120, tile_h=45,
+                          start_us=10.0, duration_us=100.0, pixels=5400, iterations=int(image[45:].sum())),
+    ]  # fmt: skip
+    run = parlab.RenderRun(image, records, total_tiles=2, time_limited=False, elapsed_us=310.0,
+                           strategy="static", threads=2, kernel="scalar", interior_shortcut=False)  # fmt: skip
+    assert run.completed_tiles == 2 and run.records == records
+    np.testing.assert_array_equal(run.tile(records[1]), image[45:])
+    table = run.per_thread()
+    assert list(table["busy_ms"]) == [0.3, 0.1] and list(table["idle_ms"]) == [pytest.approx(0.01), 0.21]
+    # Busy time: 300 µs against a mean of 200. Work: the iterations of each half.
+    assert run.imbalance() == pytest.approx(1.5)
+    work = [r.iterations for r in records]
+    assert run.work_imbalance() == pytest.approx(max(work) / (sum(work) / 2)) != run.imbalance()
+    with pytest.raises(TypeError, match="iterations"):
+        parlab.RenderRun(image.astype(np.int64), records, 2, False, 310.0, "static", 2, "scalar", False)
+    with pytest.raises(ValueError, match="strategy"):
+        parlab.RenderRun(image, records, 2, False, 310.0, "fastest", 2, "scalar", False)
+
+
+def test_frames_have_typed_columns_and_one_row_per_thread():
+    run = parlab.render(**SMALL, strategy="interleaved", threads=2)
+    frame = run.to_frame()
+    assert list(frame.columns) == [
+        "task_id", "thread_id", "tile_x", "tile_y", "tile_w", "tile_h",
+        "start_us", "duration_us", "pixels", "iterations", "end_us",
+    ]  # fmt: skip
+    assert frame["iterations"].dtype == np.int64 and frame["start_us"].dtype == np.float64
+    assert frame["iterations"].sum() == run.iterations.sum()
+    table = run.per_thread()
+    assert table.index.name == "thread_id" and list(table.columns) == ["tiles", "busy_ms", "iterations", "idle_ms"]
+    assert table["busy_ms"].sum() == pytest.approx(frame["duration_us"].sum() / 1e3)
+    assert table["iterations"].max() / table["iterations"].mean() == pytest.approx(run.work_imbalance())
+    assert table["busy_ms"].max() / table["busy_ms"].mean() == pytest.approx(run.imbalance())
+
+
+def test_tile_count_is_the_cores():
+    assert parlab.tile_count(800, 600, 50, 50) == 16 * 12 == parlab.render(threads=1, max_iter=1).total_tiles
+    assert parlab.tile_count(np.int64(101), 67, 10, 10) == 11 * 7
+    with pytest.raises(ValueError, match="tile_h"):
+        parlab.tile_count(10, 10, 1, 0)
+    with pytest.raises(TypeError, match="width"):
+        parlab.tile_count(10.0, 10, 1, 1)
+    assert parlab.MAX_FIB_N == 40

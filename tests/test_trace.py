@@ -197,6 +197,23 @@ def test_frames_combine():
         trace.frame(a, 3)
 
 
+def test_summary_tells_parallelism_and_concurrency():
+    with trace("sleepy") as a, ThreadPoolExecutor(3) as pool:
+        list(pool.map(a.task(nap_then_add), range(3), [0.1] * 3))
+    with trace("busy") as b:
+        b.task(fib)(22)
+        b.task(fib)(22)
+    table = trace.summary(a, b)
+    assert table.index.tolist() == ["sleepy", "busy"]
+    assert table.loc["sleepy", "calls"] == 3 and table.loc["sleepy", "concurrency"] == 3
+    assert table.loc["busy", "concurrency"] == 1 and table.loc["busy", "workers"] == 1
+    assert table.loc["sleepy", "waiting"] > 0.5  # sleeping is waiting
+    assert table.loc["sleepy", "parallelism"] < 0.5  # …and uses no CPU
+    # One thread cannot use more than one CPU at a time (small margin for clock granularity).
+    assert 0 < table.loc["busy", "parallelism"] <= 1.05
+    assert table.loc["busy", "cpu_s"] == pytest.approx(b.frame["cpu_s"].sum())
+
+
 def test_bad_arguments_are_named():
     with pytest.raises(TypeError, match="mode"):
         trace(3)

@@ -10,10 +10,13 @@ with a record of what every thread did, to the microsecond::
 """
 
 from parlab._core import (
+    DEFAULT_VIEWPORT,
     KERNELS,
+    MAX_FIB_N,
     MAX_TILES,
     STRATEGIES,
     HardwareInfo,
+    RenderRun,
     TaskRecord,
     __version__,
     available_kernels,
@@ -21,12 +24,13 @@ from parlab._core import (
     escape_time,
     hardware,
     render_tile,
+    tile_count,
 )
 from parlab.contention import Contention, contention
-from parlab.tiles import DEFAULT_VIEWPORT, RenderRun, calibrated_size, render
+from parlab.render import calibrated_size, render  # the function, not the module of its name
 from parlab.trace import to_trace, trace
 
-_SUBMODULES = {"bench", "cluster", "experiments", "plots", "speedup", "widgets"}
+_SUBMODULES = {"bench", "cluster", "experiments", "plots", "shared", "speedup", "widgets"}
 
 
 def __getattr__(name: str):
@@ -41,6 +45,7 @@ def __getattr__(name: str):
 __all__ = [
     "DEFAULT_VIEWPORT",
     "KERNELS",
+    "MAX_FIB_N",
     "MAX_TILES",
     "STRATEGIES",
     "Contention",
@@ -56,6 +61,7 @@ __all__ = [
     "hardware",
     "render",
     "render_tile",
+    "tile_count",
     "to_trace",
     "trace",
 ]

@@ -5,13 +5,16 @@ from typing import Any, SupportsIndex, final
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd  # type: ignore[import-untyped]
 
 __all__ = [
     "DEFAULT_VIEWPORT",
     "KERNELS",
+    "MAX_FIB_N",
     "MAX_TILES",
     "STRATEGIES",
     "HardwareInfo",
+    "RenderRun",
     "TaskRecord",
     "__version__",
     "available_kernels",
@@ -23,12 +26,14 @@ __all__ = [
     "hardware",
     "render",
     "render_tile",
+    "tile_count",
 ]
 
 STRATEGIES: tuple[str, ...]
 KERNELS: tuple[str, ...]
 __version__: str
 MAX_TILES: int
+MAX_FIB_N: int
 DEFAULT_VIEWPORT: tuple[float, float, float, float]
 
 _Viewport = Sequence[float] | npt.NDArray[np.floating[Any]]
@@ -89,7 +94,9 @@ def render(
     tile_pixels: bool = False,
     kernel: str = "auto",
     interior_shortcut: bool = False,
-) -> dict[str, Any]: ...
+) -> RenderRun:
+    """Renders the Mandelbrot set in tiles, recording what every thread did."""
+
 def render_tile(
     tile_x: SupportsIndex,
     tile_y: SupportsIndex,
@@ -104,6 +111,56 @@ def render_tile(
     interior_shortcut: bool = False,
 ) -> npt.NDArray[np.uint32]:
     """The escape counts of one tile, (tile_h, tile_w) uint32, computed with the GIL released."""
+
+def tile_count(width: SupportsIndex, height: SupportsIndex, tile_w: SupportsIndex, tile_h: SupportsIndex) -> int:
+    """How many tiles of tile_w × tile_h cover a width × height image."""
+
+@final
+class RenderRun:
+    """The result of `render`: the image, the timeline and how the run ended."""
+
+    def __new__(
+        cls,
+        iterations: npt.NDArray[np.uint32],
+        records: Sequence[TaskRecord],
+        total_tiles: int,
+        time_limited: bool,
+        elapsed_us: float,
+        strategy: str,
+        threads: int,
+        kernel: str,
+        interior_shortcut: bool,
+    ) -> RenderRun: ...
+    @property
+    def iterations(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def records(self) -> list[TaskRecord]: ...
+    @property
+    def completed_tiles(self) -> int: ...
+    @property
+    def total_tiles(self) -> int: ...
+    @property
+    def time_limited(self) -> bool: ...
+    @property
+    def elapsed_us(self) -> float: ...
+    @property
+    def strategy(self) -> str: ...
+    @property
+    def threads(self) -> int: ...
+    @property
+    def kernel(self) -> str: ...
+    @property
+    def interior_shortcut(self) -> bool: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    def tile(self, record: TaskRecord) -> npt.NDArray[np.uint32]: ...
+    def to_frame(self) -> pd.DataFrame: ...
+    def per_thread(self) -> pd.DataFrame: ...
+    def imbalance(self) -> float: ...
+    def work_imbalance(self) -> float: ...
+    def __reduce__(self) -> tuple[type[RenderRun], tuple[Any, ...]]: ...
 
 def escape_time(cr: float, ci: float, max_iter: SupportsIndex) -> int: ...
 def default_threads() -> int: ...
@@ -144,3 +201,21 @@ def fib_nogil(n: int) -> int:
 
 def fib_rayon(n: int, calls: int, workers: int) -> list[tuple[int, int, float, float, int]]:
     """`calls` calls of fib(n) spread by rayon over `workers` threads: (call, worker, start_us, duration_us, value)."""
+
+# Shared data (python/src/shared.rs; `parlab.shared` wraps these).
+__all__ += ["cache_line_bytes", "shared_count", "shared_false_sharing", "shared_lock_timeline", "shared_two_locks"]
+
+def shared_count(counter: str, threads: int, increments: int) -> dict[str, Any]:
+    """`threads` Rust threads each increment one shared counter `increments` times, the `counter` way."""
+
+def shared_lock_timeline(threads: int, rounds: int, work_us: float, hold_us: float) -> dict[str, Any]:
+    """Rounds of work, then a wait for one lock and a hold of it, every span recorded."""
+
+def shared_two_locks(order: str, rounds: int, hold_us: float, timeout_ms: float) -> dict[str, Any]:
+    """Two threads take locks A and B in `order` ("opposite" or "same"); every wait times out."""
+
+def shared_false_sharing(padded: bool, threads: int, increments: int) -> dict[str, Any]:
+    """Each thread increments its own counter: all in one cache line, or padded apart."""
+
+def cache_line_bytes() -> int | None:
+    """The CPU's cache line size in bytes, where the operating system says."""

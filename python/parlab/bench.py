@@ -3,6 +3,7 @@ max_iter 1000) in one table: pure Python (on a crop of rows, scaled to the whole
 numpy vectorised, numba's @njit and prange when numba is installed (`make bench`
 installs it), and parlab: every strategy on the scalar kernel, then the SIMD kernels, at
 1 and 2 threads. Every implementation's counts are checked against parlab's scalar ones.
+`measure()` returns the same table as a DataFrame (lesson 08 shows it).
 
 The table names the CPU (from /proc/cpuinfo), the SIMD path and the load it ran under, and
 gives each kernel's *ceiling*: its G iterations/s/core on an interior-only view (every
@@ -19,11 +20,15 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import parlab
 from parlab.kernels import axis_point, escape_count, numpy_counts, python_counts
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 WORKLOAD = dict(width=800, height=600, tile_w=50, tile_h=50, max_iter=1000)
 #: Pure Python renders every CROP_STEP-th row, and its time is scaled up by CROP_STEP.
@@ -101,6 +106,110 @@ def numba_kernels() -> tuple[Callable[..., None], Callable[..., None], Callable[
     return serial, parallel, numba.set_num_threads
 
 
+def measure(
+    repeats: int = 15,
+    python: bool = True,
+    numba: bool = True,
+    threads: tuple[int, ...] = (1, 2),
+    strategies: tuple[str, ...] = parlab.STRATEGIES,
+    kernels: tuple[str, ...] | None = None,
+    shortcut: bool = True,
+) -> pd.DataFrame:
+    """The benchmark table as a DataFrame, one row per implementation and thread count:
+    implementation, threads, median_ms, g_iterations_per_s_per_core, vs_scalar_1 (how many
+    times faster than parlab's scalar kernel on one thread). Every implementation's counts
+    are checked against parlab's scalar ones first.
+
+    python: pure Python (one run on every CROP_STEP-th row, scaled) and numpy rows.
+    numba: numba's rows, when numba is installed. threads: the thread counts of the
+    multi-threaded rows. strategies: parlab's scalar strategies ("sequential" runs once, on
+    one thread). kernels: parlab's other kernels (default: every one this CPU has beyond
+    scalar), each with the dynamic strategy. shortcut: the best kernel with the interior
+    shortcut.
+    """
+    import pandas as pd
+
+    w, h, it = WORKLOAD["width"], WORKLOAD["height"], WORKLOAD["max_iter"]
+    viewport = parlab.DEFAULT_VIEWPORT
+    reference = parlab.render(**WORKLOAD, strategy="sequential", kernel="scalar").iterations
+    giga = float(reference.astype(np.uint64).sum()) / 1e9
+    rows: list[tuple[str, int, float]] = []
+
+    def check(name: str, counts: object) -> None:
+        expected = reference[:: CROP_STEP if name.startswith("pure") else 1]
+        if not np.array_equal(np.asarray(counts), expected):
+            raise AssertionError(f"{name} counts differ from parlab's scalar kernel")
+
+    if python:
+        start = time.perf_counter()
+        check("pure Python", python_counts(w, h, it, viewport, row_step=CROP_STEP))
+        ms = (
+            (time.perf_counter() - start) * 1e3 * CROP_STEP
+        )  # one run: it is slow, and interpreted code needs no warm-up
+        rows.append((f"pure Python (1/{CROP_STEP} of rows, ×{CROP_STEP})", 1, ms))
+        check("numpy", numpy_counts(w, h, it, viewport))
+        rows.append(("numpy vectorised", 1, median_ms(lambda: numpy_counts(w, h, it, viewport), min(repeats, 3))))
+
+    compiled = numba_kernels() if numba else None
+    if compiled is not None:
+        serial, parallel, set_threads = compiled
+        out = np.zeros((h, w), dtype=np.uint32)
+        serial(out, w, h, it, *viewport)
+        check("numba", out)
+        rows.append(("numba @njit", 1, median_ms(lambda: serial(out, w, h, it, *viewport), repeats)))
+        for k in threads:
+            set_threads(k)
+            rows.append(("numba prange", k, median_ms(lambda: parallel(out, w, h, it, *viewport), repeats)))
+
+    def parlab_row(label: str, k: int, **options: object) -> None:
+        def run() -> None:
+            parlab.render(**WORKLOAD, threads=k, **options)  # type: ignore[arg-type]
+
+        check(label, parlab.render(**WORKLOAD, threads=k, **options).iterations)  # type: ignore[arg-type]
+        rows.append((label, k, median_ms(run, repeats)))
+
+    if "sequential" not in strategies:
+        strategies = ("sequential", *strategies)  # the reference row of vs_scalar_1
+    for strategy in strategies:
+        for k in (1,) if strategy == "sequential" else threads:
+            parlab_row(f"parlab scalar {strategy}", k, strategy=strategy, kernel="scalar")
+    for kernel in parlab.available_kernels()[1:] if kernels is None else kernels:
+        for k in threads:
+            parlab_row(f"parlab {kernel} dynamic", k, kernel=kernel)
+    if shortcut:
+        best = parlab.available_kernels()[-1]
+        for k in threads:
+            parlab_row(f"parlab {best} + shortcut", k, kernel=best, interior_shortcut=True)
+
+    table = pd.DataFrame(rows, columns=["implementation", "threads", "median_ms"])
+    table["g_iterations_per_s_per_core"] = giga / (table["median_ms"] / 1e3) / table["threads"]
+    scalar_1 = table.loc[table["implementation"] == "parlab scalar sequential", "median_ms"].iloc[0]
+    table["vs_scalar_1"] = scalar_1 / table["median_ms"]
+    table.attrs["g_iterations"] = giga
+    return table
+
+
+def ceilings(repeats: int, numba: bool = True) -> dict[str, float]:
+    """Each kernel's G iterations/s on one core on the interior-only view (nothing escapes):
+    numba's @njit (when installed) and every parlab kernel this CPU has."""
+    giga = CEILING["width"] * CEILING["height"] * CEILING["max_iter"] / 1e9
+    found: dict[str, float] = {}
+    compiled = numba_kernels() if numba else None
+    if compiled is not None:
+        serial = compiled[0]
+        cw, ch = CEILING["width"], CEILING["height"]
+        inside = np.zeros((ch, cw), dtype=np.uint32)
+        ms = median_ms(lambda: serial(inside, cw, ch, CEILING["max_iter"], *CEILING["viewport"]), repeats)
+        found["numba"] = giga / (ms / 1e3)
+    for kernel in parlab.available_kernels():
+
+        def run(kernel: str = kernel) -> None:
+            parlab.render(**CEILING, threads=1, strategy="sequential", kernel=kernel)  # type: ignore[arg-type]
+
+        found[kernel] = giga / (median_ms(run, repeats) / 1e3)
+    return found
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=15, help="timed runs per row (default 15)")
@@ -110,71 +219,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.repeats < 1:
         parser.error("--repeats: must be at least 1")
 
-    w, h, it = WORKLOAD["width"], WORKLOAD["height"], WORKLOAD["max_iter"]
-    viewport = parlab.DEFAULT_VIEWPORT
-    reference = parlab.render(**WORKLOAD, strategy="sequential", kernel="scalar").iterations
-    giga = float(reference.astype(np.uint64).sum()) / 1e9
-    rows: list[tuple[str, int, float]] = []
     load_before = os.getloadavg()
-    ceiling_giga = CEILING["width"] * CEILING["height"] * CEILING["max_iter"] / 1e9
-    #: Each kernel's G iterations/s on one core with nothing to escape.
-    ceilings: dict[str, float] = {}
-
-    def ceiling(kernel: str, fn: Callable[[], object] | None = None) -> None:
-        if fn is None:
-
-            def fn() -> None:
-                parlab.render(**CEILING, threads=1, strategy="sequential", kernel=kernel)  # type: ignore[arg-type]
-
-        ceilings[kernel] = ceiling_giga / (median_ms(fn, max(3, args.repeats // 3)) / 1e3)
-
-    def check(name: str, counts: object) -> None:
-        expected = reference[:: CROP_STEP if name.startswith("pure") else 1]
-        if not np.array_equal(np.asarray(counts), expected):
-            print(f"warning: {name} counts differ from parlab's scalar kernel")
-
-    if not args.quick:
-        check("pure Python", python_counts(w, h, it, viewport, row_step=CROP_STEP))
-        ms = median_ms(lambda: python_counts(w, h, it, viewport, row_step=CROP_STEP), 1) * CROP_STEP
-        rows.append((f"pure Python (1/{CROP_STEP} of rows, ×{CROP_STEP})", 1, ms))
-        check("numpy", numpy_counts(w, h, it, viewport))
-        rows.append(("numpy vectorised", 1, median_ms(lambda: numpy_counts(w, h, it, viewport), 3)))
-
-    kernels = numba_kernels()
-    if kernels is not None:
-        serial, parallel, set_threads = kernels
-        out = np.zeros((h, w), dtype=np.uint32)
-        serial(out, w, h, it, *viewport)
-        check("numba", out)
-        rows.append(("numba @njit", 1, median_ms(lambda: serial(out, w, h, it, *viewport), args.repeats)))
-        for threads in (1, 2):
-            set_threads(threads)
-            rows.append(("numba prange", threads, median_ms(lambda: parallel(out, w, h, it, *viewport), args.repeats)))
-        cw, ch = CEILING["width"], CEILING["height"]
-        inside = np.zeros((ch, cw), dtype=np.uint32)
-        ceiling("numba", lambda: serial(inside, cw, ch, CEILING["max_iter"], *CEILING["viewport"]))
-
-    def parlab_row(label: str, threads: int, **options: object) -> None:
-        def run() -> None:
-            parlab.render(**WORKLOAD, threads=threads, **options)  # type: ignore[arg-type]
-
-        check(label, parlab.render(**WORKLOAD, threads=threads, **options).iterations)  # type: ignore[arg-type]
-        rows.append((label, threads, median_ms(run, args.repeats)))
-
-    for strategy in parlab.STRATEGIES:
-        for threads in (1,) if strategy == "sequential" else (1, 2):
-            parlab_row(f"parlab scalar {strategy}", threads, strategy=strategy, kernel="scalar")
-    for kernel in parlab.available_kernels()[1:]:
-        for threads in (1, 2):
-            parlab_row(f"parlab {kernel} dynamic", threads, kernel=kernel)
-    best = parlab.available_kernels()[-1]
-    for threads in (1, 2):
-        parlab_row(f"parlab {best} + shortcut", threads, kernel=best, interior_shortcut=True)
-    for kernel in parlab.available_kernels():
-        ceiling(kernel)
+    table = measure(repeats=args.repeats, python=not args.quick)
+    tops = ceilings(max(3, args.repeats // 3))
+    rows = [(r.implementation, int(r.threads), float(r.median_ms)) for r in table.itertuples()]
     load = (load_before, os.getloadavg())
-
-    print_table(rows, ceilings, giga, args.repeats, load, markdown=args.markdown)
+    print_table(rows, tops, table.attrs["g_iterations"], args.repeats, load, markdown=args.markdown)
 
 
 def ceiling_of(name: str, ceilings: dict[str, float]) -> float | None:

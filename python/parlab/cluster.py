@@ -29,12 +29,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from parlab import tiles as _tiles
+import parlab as _tiles
 from parlab._core import TaskRecord, render_tile
 
 if TYPE_CHECKING:
     import pandas as pd
     from distributed import Client
+
+_RECORD_COLUMNS = list(TaskRecord(*[0] * 10).to_dict())
 
 #: At most this many tasks in one render: each costs the scheduler ~1 KB and ~100 µs.
 MAX_TASKS = 100_000
@@ -140,10 +142,23 @@ def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True)
 
 
 @dataclass(frozen=True, repr=False)
-class ClusterRun(_tiles.RenderRun):
-    """`render`'s result: a `parlab.RenderRun` (iterations, one record per tile with
-    `thread_id` = the worker thread's rank, times in µs since the run started on the
+class ClusterRun:
+    """`render`'s result: the fields of a `parlab.RenderRun` (iterations, one record per tile
+    with `thread_id` = the worker thread's rank, times in µs since the run started on the
     scheduler's clock) plus what only a cluster has."""
+
+    # The fields of parlab.RenderRun (the core's class, which knows only its own strategies
+    # and kernels: "dask" and a list of kernels are not among them).
+    iterations: np.ndarray
+    records: list[TaskRecord]
+    completed_tiles: int
+    total_tiles: int
+    time_limited: bool
+    elapsed_us: float
+    strategy: str
+    threads: int
+    kernel: str
+    interior_shortcut: bool
 
     #: rank -> (worker address, thread ident): who each `thread_id` is.
     lanes: tuple[tuple[str, int], ...] = ()
@@ -175,6 +190,12 @@ class ClusterRun(_tiles.RenderRun):
     #: (`lost_tiles`): both run again elsewhere.
     worker_events: tuple[dict[str, Any], ...] = ()
 
+    def tile(self, record: TaskRecord) -> np.ndarray:
+        """The escape counts of one record's tile (a view into `iterations`)."""
+        return self.iterations[
+            record.tile_y : record.tile_y + record.tile_h, record.tile_x : record.tile_x + record.tile_w
+        ]
+
     def to_frame(self) -> pd.DataFrame:
         """One row per tile (`kind` "compute", as in `RenderRun.to_frame`) plus rows of kind
         "transfer" (data moving: to a worker, into the assembled image, to or from disk) and
@@ -183,7 +204,8 @@ class ClusterRun(_tiles.RenderRun):
         also carry `cpu_us`, the tile's CPU time on its worker."""
         import pandas as pd
 
-        frame = super().to_frame()
+        frame = pd.DataFrame([r.to_dict() for r in self.records], columns=_RECORD_COLUMNS)
+        frame["end_us"] = frame["start_us"] + frame["duration_us"]
         frame["kind"] = "compute"
         frame["worker"] = [self.lanes[t][0] for t in frame["thread_id"]]
         frame["detail"] = ""

@@ -145,17 +145,36 @@ def _spin(threads: int, spin_ms: float) -> float:
     return cpu / wall if wall > 0 else 0.0
 
 
-def contention(spin_ms: float = 150, quiet_ms: float = 100) -> Contention:
+def contention(spin_ms: float = 150, quiet_ms: float = 100, cpus: int | None = None) -> Contention:
     """Measure how much parallelism this process can get right now (about quiet_ms + spin_ms).
 
     spin_ms: how long the calibration's threads spin (10–2000 ms).
     quiet_ms: how long to watch /proc/stat before spinning (0–2000 ms; 0 skips it).
+    cpus: probe as a process allowed on only the first `cpus` of its CPUs would (Linux: the
+        CPU affinity is narrowed for the probe and restored after), e.g. to know how free the
+        CPU is that `speedup.render_sweep(cpus=1)` runs on.
     """
-    import parlab
-    from parlab.experiments._common import check_number
+    from parlab.checks import check_int, check_number
 
     spin_ms = check_number("spin_ms", spin_ms, 10, 2000)
     quiet_ms = check_number("quiet_ms", quiet_ms, 0, 2000)
+    if cpus is None:
+        return _probe(spin_ms, quiet_ms)
+    cpus = check_int("cpus", cpus, 1, 1024)
+    if not hasattr(os, "sched_setaffinity"):
+        raise RuntimeError("cpus: restricting a process to some CPUs needs Linux")
+    allowed = os.sched_getaffinity(0)
+    # The calling thread's mask: the probe's threads inherit it, and hardware() reads it.
+    os.sched_setaffinity(0, sorted(allowed)[:cpus])
+    try:
+        return _probe(spin_ms, quiet_ms)
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def _probe(spin_ms: float, quiet_ms: float) -> Contention:
+    import parlab
+
     start = time.perf_counter()
     info = parlab.hardware()
     allowed = info.effective_parallelism

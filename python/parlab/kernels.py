@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from parlab.tiles import DEFAULT_VIEWPORT
+from parlab._core import DEFAULT_VIEWPORT
 
 
 def axis_point(i: int, n: int, lo: float, hi: float) -> float:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from parlab.speedup import SpeedupResult
-    from parlab.tiles import RenderRun
+    from parlab import RenderRun
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
@@ -210,7 +210,7 @@ def worker_timeline(
         for mode, part in frame[frame["mode"].isin(modes)].groupby("mode")
     }
     # A worker row grows with its lanes (coroutines in flight together), within limits.
-    heights = [min(sum(max(1.0, (lane.max() + 1) / 6) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
+    heights = [min(sum(max(1.0, (lane.max() + 1) / 3) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
     fig, axes = plt.subplots(
         len(modes), 1, figsize=(10, 0.5 + 0.3 * sum(heights)), sharex=True, squeeze=False,
         gridspec_kw={"height_ratios": heights}, layout="constrained",
@@ -228,7 +228,7 @@ def worker_timeline(
             count = lane.max() + 1
             height = 0.8 / count
             colors = [
-                STEP_COLORS.get(value, palette(categories[value] % 10)) if color_by in ("step", "function")
+                STEP_COLORS.get(value, palette((categories[value] + 2) % 10)) if color_by in ("step", "function")
                 else palette(categories[value] % 10)
                 for value in bars[color_by]
             ]  # fmt: skip
@@ -245,9 +245,9 @@ def worker_timeline(
                 ax.barh(y[mine], (wall - busy)[mine], left=(bars["start_s"] * scale + busy)[mine],
                         height=height * 0.9, linewidth=0, **styles[label])  # fmt: skip
             ax.barh(y, busy, left=bars["start_s"] * scale, height=height * 0.9, color=colors, linewidth=0)
-            # An outline per task keeps one task's two parts together.
+            # An outline per task keeps its two parts together and marks where the next starts.
             ax.barh(y, wall, left=bars["start_s"] * scale, height=height * 0.9, fill=False,
-                    edgecolor=colors, linewidth=edge * 1.6)  # fmt: skip
+                    edgecolor=colors, linewidth=0.8)  # fmt: skip
         ax.set_ylim(workers - 0.5, -0.5)
         if workers <= 16:
             ax.set_yticks(range(workers), [f"worker {w}" for w in range(workers)])
@@ -261,7 +261,7 @@ def worker_timeline(
             text += f", computing {share:.0%} of the bars' time"
         ax.set_title(text, loc="left", fontsize=10)
     if color_by in ("step", "function") and len(categories) <= 10:
-        legend = {str(v): STEP_COLORS.get(v, palette(i % 10)) for v, i in categories.items()}
+        legend = {str(v): STEP_COLORS.get(v, palette((i + 2) % 10)) for v, i in categories.items()}
     elif color_by != "mode" and len(categories) <= 10:
         legend = {
             f"{color_by} {value}" if isinstance(value, int | np.integer) else str(value): palette(i % 10)
@@ -272,15 +272,12 @@ def worker_timeline(
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
     names = list(legend)
     if cpu and not legend:
-        handles, names = [plt.Rectangle((0, 0), 1, 1, color=palette(0))], ["computing (CPU time)"]
+        handles, names = [plt.Rectangle((0, 0), 1, 1, color="#777777")], ["solid: computing (CPU time)"]
     for label, style in styles.items():
         handles.append(plt.Rectangle((0, 0), 1, 1, **style))
         names.append(label)
-    if handles:
-        axes[0, 0].legend(
-            handles, names, loc="lower right", bbox_to_anchor=(1, 1), ncol=min(len(names), 4), fontsize=8,
-            frameon=False,
-        )  # fmt: skip
+    if handles:  # above the panels, where it cannot cover a bar or a title
+        fig.legend(handles, names, loc="outside upper center", ncol=min(len(names), 4), fontsize=8, frameon=False)
     axes[-1, 0].set_xlabel("steps" if steps else "time since the mode started (ms)")
     axes[-1, 0].set_xlim(left=0)
     return fig
@@ -330,8 +327,9 @@ def speedup(
     k = table["threads"].to_numpy(float)
     grid = np.linspace(k.min(), k.max(), 200)
     ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal (speedup = threads)")
-    ax.plot(grid, [result.amdahl(x) for x in grid], color="#dd8452",
-            label=f"Amdahl fit: serial fraction {result.serial_fraction:.1%}")  # fmt: skip
+    if result.serial_fraction is not None:  # None: too few thread counts to fit (result.fit_note)
+        ax.plot(grid, [result.amdahl(x) for x in grid], color="#dd8452",
+                label=f"Amdahl fit: serial fraction {result.serial_fraction:.1%}")  # fmt: skip
     ax.plot(k, table["speedup"], "o-", color="#4c72b0", label="measured (median)")
     if ceiling is not None:
         ax.axhline(ceiling, color="black", linestyle="--", linewidth=1, label=f"this machine's ceiling ({ceiling:g}×)")
@@ -374,6 +372,156 @@ def work_per_thread(runs: dict[str, RenderRun], ax: Axes | None = None, title: s
     for k in fair:
         ax.axhline(1 / k, color="black", linestyle="--", linewidth=1)
     ax.legend(fontsize=8, ncol=min(threads, 4))
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def scaling(
+    result: SpeedupResult,
+    cpus: float | None = None,
+    known_serial_fraction: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """Measured speedup over thread counts (strong or weak scaling, per `result.law`) against
+    the ideal line. The fitted law is drawn over the thread counts it was fitted on, and only
+    when `result` has a fit; otherwise the reason is written on the plot. `cpus` shades the
+    thread counts beyond the CPUs available (there the threads take turns);
+    `known_serial_fraction` draws the law's prediction from a serial part known in advance
+    (not fitted), up to `cpus` threads: beyond them no law applies."""
+    from parlab.speedup import amdahl, gustafson
+
+    law = amdahl if result.law == "amdahl" else gustafson
+    name = "Amdahl" if result.law == "amdahl" else "Gustafson"
+    table = result.table
+    fig, ax = _axes(ax, (7, 4.5))
+    k = table["threads"].to_numpy(float)
+    grid = np.linspace(k.min(), k.max(), 200)
+    ax.plot(grid, grid / k.min(), color="grey", linestyle=":", label="ideal, with a free CPU per thread")
+    upto = grid[grid <= (cpus if cpus is not None else k.max()) + 1e-9]
+    if known_serial_fraction is not None and len(upto) > 1:
+        ax.plot(upto, [law(x, known_serial_fraction) for x in upto], color="#8172b3", linestyle="--", linewidth=2,
+                label=f"{name}, known serial part {known_serial_fraction:.0%} (predicted, up to the CPUs)")  # fmt: skip
+    if result.serial_fraction is not None:
+        upto = grid[grid <= max(result.fitted_threads) + 1e-9]
+        ax.plot(upto, [law(x, result.serial_fraction) for x in upto], color="#dd8452",
+                label=f"{name} fit on {', '.join(map(str, result.fitted_threads))} threads: "
+                f"serial {result.serial_fraction:.0%}")  # fmt: skip
+    else:
+        ax.text(0.98, 0.04, f"cannot fit {name}'s law on this machine\n(fewer than 2 thread counts above 1 CPU)",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=8, color="#dd8452")  # fmt: skip
+    label = "measured (median)" if result.law == "amdahl" else "measured scaled speedup (median)"
+    ax.plot(k, table["speedup"], "o-", color="#4c72b0", label=label)
+    if cpus is not None and k.max() > cpus:
+        ax.axvspan(max(cpus, k.min()), k.max(), color="#c44e52", alpha=0.08,
+                   label=f"more threads than the {cpus:g} CPU(s) available")  # fmt: skip
+    if cpus is not None:
+        ax.axhline(cpus, color="black", linestyle="--", linewidth=1, label=f"CPUs available ({cpus:g})")
+    ax.set_xlabel("threads" if result.law == "amdahl" else "threads (the problem grows with them)")
+    ax.set_ylabel("speedup" if result.law == "amdahl" else "scaled speedup")
+    ax.set_xticks(k)
+    ax.set_ylim(0, max(float(table["speedup"].max()), k.max() / k.min()) * 1.08)
+    ax.legend(loc="upper left", fontsize=8)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+# ---- shared data (lesson 09) --------------------------------------------------------------
+
+ACTIVITY_COLORS = {"work": "#b8b8b8", "wait": "#d55e00", "hold": "#0072b2"}
+"""The colours of `lock_timeline`: grey for work without a lock, orange-red for waiting."""
+
+
+def lost_updates(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """What each way of counting counted (`method`, `total`) as a share of what it should
+    have (`expected`), so runs of different sizes compare: the lost part is red."""
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    fig, ax = _axes(ax, (8, 1.2 + 0.5 * len(frame)))
+    y = np.arange(len(frame))
+    total, expected = frame["total"].to_numpy(float), frame["expected"].to_numpy(float)
+    counted = total / expected
+    ax.barh(y, counted, color="#0072b2", height=0.6, label="counted")
+    ax.barh(y, 1 - counted, left=counted, color="#d55e00", height=0.6, hatch="//", label="lost")
+    for row, (t, e) in enumerate(zip(total, expected, strict=True)):
+        lost = e - t
+        text = f" lost {lost:,.0f} of {e:,.0f} ({lost / e:.0%})" if lost else f" none of {e:,.0f} lost"
+        ax.annotate(text, (1, row), va="center", fontsize=8)
+    ax.set_yticks(y, frame["method"])
+    ax.set_ylim(len(frame) - 0.5, -0.5)
+    ax.set_xlim(0, 1.6)
+    ax.set_xticks([0, 0.25, 0.5, 0.75, 1], ["0", "25%", "50%", "75%", "100%"])
+    ax.set_xlabel("final count, as a share of the expected count")
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def throughput(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Increments per second (log scale) against threads, one line per counter (rows with
+    `counter`, `threads`, `per_second`, as `parlab.shared.throughput` returns)."""
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    fig, ax = _axes(ax, (7, 4.5))
+    for counter, rows in frame.groupby("counter", sort=False):
+        ax.plot(rows["threads"], rows["per_second"] / 1e6, "o-", label=str(counter))
+    ax.set_yscale("log")
+    ax.set_xticks(sorted(frame["threads"].unique()))
+    ax.set_xlabel("threads")
+    ax.set_ylabel("million increments per second (all threads)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def lock_timeline(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """One row per thread: grey work, orange-red waiting for a lock, blue holding it (the
+    lock's name on the bar when it fits). A wait that gave up (timed out) is hatched."""
+    from matplotlib.patches import Patch
+
+    if frame.empty:
+        raise ValueError("frame: no spans to draw")
+    threads = int(frame.attrs.get("threads") or frame["thread_id"].max() + 1)
+    fig, ax = _axes(ax, (10, 1.4 + 0.55 * threads))
+    end_ms = float((frame["start_us"] + frame["duration_us"]).max()) / 1e3
+    for row in frame.itertuples():
+        ax.barh(row.thread_id, row.duration_us / 1e3, left=row.start_us / 1e3, height=0.7,
+                color=ACTIVITY_COLORS[row.activity], edgecolor="white", linewidth=0.3,
+                hatch="xx" if row.timed_out else None)  # fmt: skip
+        if row.lock not in ("", "lock") and row.duration_us / 1e3 > end_ms / 25:
+            label = f"{row.activity} {row.lock}" + (": gave up" if row.timed_out else "")
+            ax.annotate(label, ((row.start_us + row.duration_us / 2) / 1e3, row.thread_id), ha="center",
+                        va="center", fontsize=8, bbox={"facecolor": "white", "alpha": 0.8, "linewidth": 0})  # fmt: skip
+    handles = [Patch(color=color, label=activity) for activity, color in ACTIVITY_COLORS.items()]
+    if frame["timed_out"].any():
+        handles.append(Patch(facecolor=ACTIVITY_COLORS["wait"], edgecolor="white", hatch="xx", label="gave up"))
+    ax.set_yticks(range(threads), [f"thread {t}" for t in range(threads)])
+    ax.set_ylim(threads - 0.5, -0.5)
+    ax.set_xlim(0, end_ms * 1.01)
+    ax.set_xlabel("time since the start (ms)")
+    ax.legend(handles=handles, fontsize=8, loc="lower right", ncol=len(handles), bbox_to_anchor=(1, 1))
+    if title:
+        ax.set_title(title, loc="left")
+    return fig
+
+
+def false_sharing(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Increments per second of counters in one cache line against padded ones (rows with
+    `layout`, `stride_bytes`, `per_second`, as `parlab.shared.false_sharing` returns)."""
+    if frame.empty:
+        raise ValueError("frame: no rows to draw")
+    fig, ax = _axes(ax, (6, 3.5))
+    labels = [f"{r.layout}\n({r.stride_bytes} bytes apart)" for r in frame.itertuples()]
+    values = frame["per_second"].to_numpy(float) / 1e6
+    ax.bar(labels, values, color=["#d55e00", "#0072b2"][: len(frame)] + ["grey"] * (len(frame) - 2))
+    for x, value in enumerate(values):
+        ax.annotate(f"{value:,.0f} M/s", (x, value), ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("million increments per second")
     if title:
         ax.set_title(title)
     return fig

@@ -37,6 +37,7 @@ turns back into the plain result, recording the row, when the parent unpickles i
 Called in a child for any other purpose, the wrapper's result is that carrier.
 
 Combine traces with `trace.frame(t1, t2, …)` or `pd.concat([t1.frame, t2.frame])`;
+`trace.summary(t1, t2, …)` gives per mode the calls, workers, CPU time and parallelism;
 `parlab.to_trace(t, "run.json")` writes a Chrome/Perfetto trace (see `to_trace`).
 """
 
@@ -371,8 +372,52 @@ def combine(*traces: Trace | pd.DataFrame) -> pd.DataFrame:
     return pd.concat([f for f in frames if not f.empty] or frames[:1], ignore_index=True)
 
 
+def summary(*traces: Trace | pd.DataFrame) -> pd.DataFrame:
+    """One row per mode of the traces (or frames), in order:
+
+    calls, workers  how many calls, on how many distinct workers
+    first_start_s   when the first call started (a pool's start-up shows here)
+    total_s         when the last call ended, since the block started
+    cpu_s           CPU time of all calls together
+    parallelism     cpu_s per second from the first call's start to the last one's end:
+                    how many CPUs computed at once, on average (1.0 = one at a time)
+    concurrency     the most calls in progress at the same moment
+    waiting         the share of the calls' wall time not spent on a CPU (GIL, I/O, …)
+    """
+    frame = combine(*traces)
+    rows = {}
+    for mode, part in frame.groupby("mode", sort=False):
+        busy = float(part["end_s"].max() - part["start_s"].min())
+        wall = float((part["end_s"] - part["start_s"]).sum())
+        cpu = float(part["cpu_s"].sum()) if "cpu_s" in part else float("nan")
+        rows[mode] = {
+            "calls": len(part),
+            "workers": part["worker"].nunique(),
+            "first_start_s": float(part["start_s"].min()),
+            "total_s": float(part["end_s"].max()),
+            "cpu_s": cpu,
+            "parallelism": cpu / busy if busy > 0 else float("nan"),
+            "concurrency": peak_concurrency(part["start_s"], part["end_s"]),
+            "waiting": 1 - cpu / wall if wall > 0 else float("nan"),
+        }
+    import pandas as pd
+
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("mode")
+
+
+def peak_concurrency(starts: Any, ends: Any) -> int:
+    """The most intervals [start, end) in progress at the same moment."""
+    events = sorted([(float(e), -1) for e in ends] + [(float(s), 1) for s in starts])
+    running = peak = 0
+    for _, change in events:  # at equal times an end (-1) sorts before a start (+1)
+        running += change
+        peak = max(peak, running)
+    return peak
+
+
 class _Tracer:
-    """`trace(mode)` opens a trace; `trace.frame(t1, t2, …)` combines traces' frames."""
+    """`trace(mode)` opens a trace; `trace.frame(t1, t2, …)` combines traces' frames and
+    `trace.summary(t1, t2, …)` sums them up per mode."""
 
     def __call__(self, mode: str) -> Trace:
         return Trace(mode)
@@ -380,6 +425,10 @@ class _Tracer:
     @staticmethod
     def frame(*traces: Trace | pd.DataFrame) -> pd.DataFrame:
         return combine(*traces)
+
+    @staticmethod
+    def summary(*traces: Trace | pd.DataFrame) -> pd.DataFrame:
+        return summary(*traces)
 
     def __repr__(self) -> str:
         return "parlab.trace"

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 import parlab
-from parlab.tiles import RenderRun
+from parlab import RenderRun
 
 
 def in_jupyter() -> bool:
@@ -104,7 +104,7 @@ def live_render(**render_args: Any) -> RenderRun:
         threads = 1
     width, height = render_args.get("width", 800), render_args.get("height", 600)
     tile_w, tile_h = render_args.get("tile_w", 50), render_args.get("tile_h", 50)
-    total = -(-width // tile_w) * -(-height // tile_h)
+    total = parlab.tile_count(width, height, tile_w, tile_h)
     bars = ThreadProgress(threads, total, title=render_args.get("strategy", "dynamic"))
     if bars.widget is not None:
         display(bars.widget)

@@ -6,7 +6,6 @@
 //! `#[pyo3(from_py_with = args::width)]`: errors then name the parameter in their message,
 //! where pyo3 would only add a note.
 
-use numpy::{PyUntypedArray, PyUntypedArrayMethods};
 use parlab_core as core;
 use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -128,9 +127,12 @@ impl Narrow for core::Viewport {
             ))
         };
         let text = obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>();
-        // A 0-d array has no len(); a 2-d one iterates over rows, which float() refuses.
-        let array_ndim = obj.cast::<PyUntypedArray>().ok().map(|a| a.ndim());
-        if text || array_ndim.is_some_and(|n| n != 1) || obj.len().ok() != Some(4) {
+        // An array of 4 rows is not 4 numbers (a 1-d numpy array is).
+        let ndim = obj
+            .getattr_opt("ndim")?
+            .map(|n| n.extract::<usize>())
+            .transpose();
+        if text || !matches!(ndim, Ok(None | Some(1))) || obj.len().ok() != Some(4) {
             return Err(wrong());
         }
         let mut corners = [0.0; 4];
@@ -150,6 +152,20 @@ impl<T: Narrow> Narrow for Option<T> {
         } else {
             T::narrow(name, obj).map(Some)
         }
+    }
+}
+
+/// A callback: `None`, or anything callable (checked now, called later).
+pub fn on_tile(obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
+    if obj.is_none() {
+        Ok(None)
+    } else if obj.is_callable() {
+        Ok(Some(obj.clone().unbind()))
+    } else {
+        let kind = type_name(obj);
+        Err(PyTypeError::new_err(format!(
+            "on_tile: must be callable or None, got {kind}"
+        )))
     }
 }
 
@@ -177,4 +193,9 @@ parameters!(
     tile_pixels: bool,
     kernel: core::Kernel,
     interior_shortcut: bool,
+    cr: f64,
+    ci: f64,
+    n: u32,
+    calls: usize,
+    workers: usize,
 );

@@ -1,362 +1,36 @@
 //! `parlab._core`: the Python face of `parlab_core`. Type and error conversions only;
 //! everything else lives in the core (Rust) or the `parlab` package (Python).
 
-use std::ops::ControlFlow;
-
-use numpy::{PyArray1, PyArray2, PyArrayMethods};
 use parlab_core as core;
-use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
 mod args;
+mod run;
+mod shared;
+
+use run::Interrupts;
 
 /// The one place where a core error becomes a Python exception.
 pub(crate) fn to_py_err(err: core::Error) -> PyErr {
     match err {
         core::Error::InvalidParameter { .. } => PyValueError::new_err(err.to_string()),
-        core::Error::Cancelled | core::Error::ThreadPool(_) | core::Error::Output(_) => {
-            PyRuntimeError::new_err(err.to_string())
-        }
+        core::Error::Cancelled
+        | core::Error::ThreadPool(_)
+        | core::Error::Output(_)
+        | core::Error::Network(_) => PyRuntimeError::new_err(err.to_string()),
     }
-}
-
-/// One rendered tile: which thread ran it, when (µs since the run started), and its work.
-#[pyclass(frozen, eq, module = "parlab", name = "TaskRecord")]
-#[derive(Clone, PartialEq)]
-struct TaskRecord(core::TaskRecord);
-
-#[pymethods]
-impl TaskRecord {
-    /// A record built by hand, e.g. from another scheduler's task stream.
-    #[new]
-    #[pyo3(signature = (task_id, thread_id, tile_x, tile_y, tile_w, tile_h, start_us, duration_us, pixels, iterations))]
-    #[allow(clippy::too_many_arguments)] // one per field, by keyword
-    fn new(
-        task_id: usize,
-        thread_id: usize,
-        tile_x: usize,
-        tile_y: usize,
-        tile_w: usize,
-        tile_h: usize,
-        start_us: f64,
-        duration_us: f64,
-        pixels: usize,
-        iterations: u64,
-    ) -> Self {
-        TaskRecord(core::TaskRecord {
-            task_id,
-            thread_id,
-            tile_x,
-            tile_y,
-            tile_w,
-            tile_h,
-            start_us,
-            duration_us,
-            pixels,
-            iterations,
-        })
-    }
-
-    #[getter]
-    fn task_id(&self) -> usize {
-        self.0.task_id
-    }
-    #[getter]
-    fn thread_id(&self) -> usize {
-        self.0.thread_id
-    }
-    #[getter]
-    fn tile_x(&self) -> usize {
-        self.0.tile_x
-    }
-    #[getter]
-    fn tile_y(&self) -> usize {
-        self.0.tile_y
-    }
-    #[getter]
-    fn tile_w(&self) -> usize {
-        self.0.tile_w
-    }
-    #[getter]
-    fn tile_h(&self) -> usize {
-        self.0.tile_h
-    }
-    #[getter]
-    fn start_us(&self) -> f64 {
-        self.0.start_us
-    }
-    #[getter]
-    fn duration_us(&self) -> f64 {
-        self.0.duration_us
-    }
-    #[getter]
-    fn pixels(&self) -> usize {
-        self.0.pixels
-    }
-    #[getter]
-    fn iterations(&self) -> u64 {
-        self.0.iterations
-    }
-
-    /// When the tile finished, in µs since the run started.
-    #[getter]
-    fn end_us(&self) -> f64 {
-        self.0.end_us()
-    }
-
-    /// The record as a plain dict (JSON-ready), keyed like the constructor.
-    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let r = &self.0;
-        let d = PyDict::new(py);
-        d.set_item("task_id", r.task_id)?;
-        d.set_item("thread_id", r.thread_id)?;
-        d.set_item("tile_x", r.tile_x)?;
-        d.set_item("tile_y", r.tile_y)?;
-        d.set_item("tile_w", r.tile_w)?;
-        d.set_item("tile_h", r.tile_h)?;
-        d.set_item("start_us", r.start_us)?;
-        d.set_item("duration_us", r.duration_us)?;
-        d.set_item("pixels", r.pixels)?;
-        d.set_item("iterations", r.iterations)?;
-        Ok(d)
-    }
-
-    /// Pickles as a call of the constructor with the record's fields.
-    #[allow(clippy::type_complexity)]
-    fn __reduce__<'py>(
-        slf: &Bound<'py, Self>,
-    ) -> (
-        Bound<'py, pyo3::types::PyType>,
-        (
-            usize,
-            usize,
-            usize,
-            usize,
-            usize,
-            usize,
-            f64,
-            f64,
-            usize,
-            u64,
-        ),
-    ) {
-        let r = &slf.get().0;
-        let fields = (
-            r.task_id,
-            r.thread_id,
-            r.tile_x,
-            r.tile_y,
-            r.tile_w,
-            r.tile_h,
-            r.start_us,
-            r.duration_us,
-            r.pixels,
-            r.iterations,
-        );
-        (slf.get_type(), fields)
-    }
-
-    fn __repr__(&self) -> String {
-        self.0.to_string()
-    }
-}
-
-/// Calls `on_tile(record)` or, with `tile_pixels`, `on_tile(record, pixels)`.
-fn deliver(
-    py: Python<'_>,
-    on_tile: &Py<PyAny>,
-    record: &core::TaskRecord,
-    pixels: &[u32],
-    tile_pixels: bool,
-) -> PyResult<()> {
-    let array = tile_pixels
-        .then(|| PyArray1::from_slice(py, pixels).reshape([record.tile_h, record.tile_w]))
-        .transpose()?;
-    let record = Py::new(py, TaskRecord(record.clone()))?;
-    if let Some(array) = array {
-        on_tile.call1(py, (record, array))?;
-    } else {
-        on_tile.call1(py, (record,))?;
-    }
-    Ok(())
-}
-
-/// Renders the Mandelbrot set in tiles; see `parlab.render` for the documented API.
-#[pyfunction]
-#[pyo3(signature = (
-    width = 800, height = 600, tile_w = 50, tile_h = 50, max_iter = 1000,
-    strategy = core::Strategy::Dynamic, threads = None, time_limit_ms = None,
-    viewport = core::Viewport::default(), on_tile = None, tile_pixels = false,
-    kernel = core::Kernel::Auto, interior_shortcut = false,
-))]
-#[pyo3(
-    text_signature = "(width=800, height=600, tile_w=50, tile_h=50, max_iter=1000, \
-    strategy='dynamic', threads=None, time_limit_ms=None, viewport=..., \
-    on_tile=None, tile_pixels=False, kernel='auto', interior_shortcut=False)"
-)]
-#[allow(clippy::too_many_arguments)]
-fn render<'py>(
-    py: Python<'py>,
-    #[pyo3(from_py_with = args::width)] width: usize,
-    #[pyo3(from_py_with = args::height)] height: usize,
-    #[pyo3(from_py_with = args::tile_w)] tile_w: usize,
-    #[pyo3(from_py_with = args::tile_h)] tile_h: usize,
-    #[pyo3(from_py_with = args::max_iter)] max_iter: u32,
-    #[pyo3(from_py_with = args::strategy)] strategy: core::Strategy,
-    #[pyo3(from_py_with = args::threads)] threads: Option<usize>,
-    #[pyo3(from_py_with = args::time_limit_ms)] time_limit_ms: Option<f64>,
-    #[pyo3(from_py_with = args::viewport)] viewport: core::Viewport,
-    on_tile: Option<Bound<'py, PyAny>>,
-    #[pyo3(from_py_with = args::tile_pixels)] tile_pixels: bool,
-    #[pyo3(from_py_with = args::kernel)] kernel: core::Kernel,
-    #[pyo3(from_py_with = args::interior_shortcut)] interior_shortcut: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    let config = core::RenderConfig {
-        width,
-        height,
-        tile_w,
-        tile_h,
-        max_iter,
-        strategy,
-        threads,
-        time_limit: time_limit_ms
-            .map(core::time_limit_from_ms)
-            .transpose()
-            .map_err(to_py_err)?,
-        viewport,
-        kernel,
-        interior_shortcut,
-    };
-    if let Some(f) = &on_tile {
-        if !f.is_callable() {
-            let kind = f.get_type().name()?;
-            return Err(PyTypeError::new_err(format!(
-                "on_tile: must be callable or None, got {kind}"
-            )));
-        }
-    }
-    let on_tile = on_tile.map(Bound::unbind);
-
-    // Workers never hold the GIL. This thread waits without it too, and takes it back
-    // only to deliver a tile to `on_tile` or to check for Ctrl-C / "interrupt kernel".
-    let (outcome, raised) = py.detach(|| {
-        let mut raised: Option<PyErr> = None;
-        let outcome = core::render_with(&config, |event| {
-            Python::attach(|py| {
-                let result = match (&event, &on_tile) {
-                    (core::Event::Tile { record, pixels }, Some(f)) => {
-                        deliver(py, f, record, pixels, tile_pixels)
-                    }
-                    _ => Ok(()),
-                }
-                .and_then(|()| py.check_signals());
-                match result {
-                    Ok(()) => ControlFlow::Continue(()),
-                    Err(err) => {
-                        raised = Some(err);
-                        ControlFlow::Break(())
-                    }
-                }
-            })
-        });
-        (outcome, raised)
-    });
-    if let Some(err) = raised {
-        return Err(err); // the callback's exception or KeyboardInterrupt, unchanged
-    }
-    let run = outcome.map_err(to_py_err)?;
-
-    let records: Vec<TaskRecord> = run.records.iter().cloned().map(TaskRecord).collect();
-    let iterations = PyArray1::from_vec(py, run.iterations).reshape([run.height, run.width])?;
-    let out = PyDict::new(py);
-    out.set_item("iterations", iterations)?;
-    out.set_item("records", records)?;
-    out.set_item("completed_tiles", run.records.len())?;
-    out.set_item("total_tiles", run.total_tiles)?;
-    out.set_item("time_limited", run.time_limited)?;
-    out.set_item("elapsed_us", run.elapsed_us)?;
-    out.set_item("strategy", run.strategy.name())?;
-    out.set_item("threads", run.threads)?;
-    out.set_item("kernel", run.kernel.name())?;
-    out.set_item("interior_shortcut", run.interior_shortcut)?;
-    Ok(out)
-}
-
-/// The escape counts of one tile, (tile_h, tile_w) uint32, computed on this thread with
-/// the GIL released: several Python threads calling it run in parallel. The same pixels,
-/// checks and kernels as `render` (`viewport` defaults to `DEFAULT_VIEWPORT`); a tile not
-/// inside the image is a ValueError. A large tile is computed in parts, so Ctrl-C stops it.
-#[pyfunction]
-#[pyo3(signature = (
-    tile_x, tile_y, tile_w, tile_h, *, width = 800, height = 600, max_iter = 1000,
-    viewport = core::Viewport::default(), kernel = core::Kernel::Auto, interior_shortcut = false,
-))]
-#[pyo3(
-    text_signature = "(tile_x, tile_y, tile_w, tile_h, *, width=800, height=600, \
-    max_iter=1000, viewport=..., kernel='auto', interior_shortcut=False)"
-)]
-#[allow(clippy::too_many_arguments)]
-fn render_tile<'py>(
-    py: Python<'py>,
-    #[pyo3(from_py_with = args::tile_x)] tile_x: usize,
-    #[pyo3(from_py_with = args::tile_y)] tile_y: usize,
-    #[pyo3(from_py_with = args::tile_w)] tile_w: usize,
-    #[pyo3(from_py_with = args::tile_h)] tile_h: usize,
-    #[pyo3(from_py_with = args::width)] width: usize,
-    #[pyo3(from_py_with = args::height)] height: usize,
-    #[pyo3(from_py_with = args::max_iter)] max_iter: u32,
-    #[pyo3(from_py_with = args::viewport)] viewport: core::Viewport,
-    #[pyo3(from_py_with = args::kernel)] kernel: core::Kernel,
-    #[pyo3(from_py_with = args::interior_shortcut)] interior_shortcut: bool,
-) -> PyResult<Bound<'py, PyArray2<u32>>> {
-    let frame = core::Frame {
-        view: viewport,
-        width,
-        height,
-        max_iter,
-    };
-    let tile = core::Tile::new(0, tile_x, tile_y, tile_w, tile_h);
-    let mut interrupt = None;
-    let mut pixels = Vec::new();
-    let outcome = py.detach(|| {
-        // Between bands of a large tile: a chance for Ctrl-C (on the main thread).
-        let between = || match Python::attach(|py| py.check_signals()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(err) => {
-                interrupt = Some(err);
-                ControlFlow::Break(())
-            }
-        };
-        core::render_one_tile(
-            &frame,
-            &tile,
-            kernel,
-            interior_shortcut,
-            between,
-            &mut pixels,
-        )
-    });
-    if let Some(err) = interrupt {
-        return Err(err);
-    }
-    outcome.map_err(to_py_err)?;
-    PyArray1::from_vec(py, pixels).reshape([tile_h, tile_w])
 }
 
 /// Escape count of the point c = cr + ci·i, under parlab's pixel definition.
 #[pyfunction]
 fn escape_time(
-    cr: f64,
-    ci: f64,
+    #[pyo3(from_py_with = args::cr)] cr: f64,
+    #[pyo3(from_py_with = args::ci)] ci: f64,
     #[pyo3(from_py_with = args::max_iter)] max_iter: u32,
 ) -> PyResult<u32> {
-    core::Frame {
-        max_iter,
-        ..Default::default()
-    }
-    .validate()
-    .map_err(to_py_err)?;
+    core::check_max_iter(max_iter).map_err(to_py_err)?;
     Ok(core::escape_time(cr, ci, max_iter))
 }
 
@@ -443,14 +117,14 @@ fn hardware(py: Python<'_>) -> PyResult<HardwareInfo> {
 
 /// fib(n) computed in Rust while this thread keeps the GIL: other Python threads wait.
 #[pyfunction]
-fn fib(n: u32) -> PyResult<u64> {
+fn fib(#[pyo3(from_py_with = args::n)] n: u32) -> PyResult<u64> {
     core::workloads::check_fib_n(n).map_err(to_py_err)?;
     Ok(core::workloads::fib(n))
 }
 
 /// fib(n) computed in Rust with the GIL released: other Python threads run meanwhile.
 #[pyfunction]
-fn fib_nogil(py: Python<'_>, n: u32) -> PyResult<u64> {
+fn fib_nogil(py: Python<'_>, #[pyo3(from_py_with = args::n)] n: u32) -> PyResult<u64> {
     core::workloads::check_fib_n(n).map_err(to_py_err)?;
     Ok(py.detach(|| core::workloads::fib(n)))
 }
@@ -461,27 +135,23 @@ type CallTuple = (usize, usize, f64, f64, u64);
 /// `calls` calls of fib(n) spread by rayon over `workers` threads, as
 /// (call, worker, start_us, duration_us, value) tuples. Ctrl-C stops it between calls.
 #[pyfunction]
-fn fib_rayon(py: Python<'_>, n: u32, calls: usize, workers: usize) -> PyResult<Vec<CallTuple>> {
-    let mut interrupt: Option<PyErr> = None;
+fn fib_rayon(
+    py: Python<'_>,
+    #[pyo3(from_py_with = args::n)] n: u32,
+    #[pyo3(from_py_with = args::calls)] calls: usize,
+    #[pyo3(from_py_with = args::workers)] workers: usize,
+) -> PyResult<Vec<CallTuple>> {
+    let mut interrupts = Interrupts::default();
     let (outcome, _) = py.detach(|| {
-        core::workloads::run_cancellable(
+        core::cancel::run_cancellable(
             |stop| core::workloads::fib_calls(n, calls, workers, stop),
-            || match Python::attach(|py| py.check_signals()) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(err) => {
-                    interrupt = Some(err);
-                    ControlFlow::Break(())
-                }
-            },
+            || interrupts.check(|_| Ok(())),
         )
     });
-    if let Some(err) = interrupt {
-        return Err(err);
-    }
-    let records = outcome.map_err(to_py_err)?;
+    let records = interrupts.result(outcome)?;
     Ok(records
         .into_iter()
-        .map(|r| (r.call, r.thread_id, r.start_us, r.duration_us, r.value))
+        .map(|s| (s.id, s.worker, s.start_us, s.duration_us, s.work as u64))
         .collect())
 }
 
@@ -499,17 +169,23 @@ fn default_threads() -> usize {
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // Load numpy's C API now: loaded lazily, the first render would import numpy (and start
+    // its thread pool) in the middle of a call, where a Ctrl-C would make the import fail.
+    numpy::PyArray1::<u32>::zeros(m.py(), 0, false);
     let names: Vec<&str> = core::Strategy::ALL.iter().map(|s| s.name()).collect();
     m.add("STRATEGIES", PyTuple::new(m.py(), names)?)?;
     let kernels: Vec<&str> = core::Kernel::ALL.iter().map(|k| k.name()).collect();
     m.add("KERNELS", PyTuple::new(m.py(), kernels)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_TILES", core::MAX_TILES)?;
+    m.add("MAX_FIB_N", core::workloads::MAX_FIB_N)?;
     let v = core::Viewport::default();
     m.add("DEFAULT_VIEWPORT", (v.re_min, v.re_max, v.im_min, v.im_max))?;
-    m.add_class::<TaskRecord>()?;
-    m.add_function(wrap_pyfunction!(render, m)?)?;
-    m.add_function(wrap_pyfunction!(render_tile, m)?)?;
+    m.add_class::<run::TaskRecord>()?;
+    m.add_class::<run::RenderRun>()?;
+    m.add_function(wrap_pyfunction!(run::render, m)?)?;
+    m.add_function(wrap_pyfunction!(run::render_tile, m)?)?;
+    m.add_function(wrap_pyfunction!(run::tile_count, m)?)?;
     m.add_function(wrap_pyfunction!(escape_time, m)?)?;
     m.add_function(wrap_pyfunction!(default_threads, m)?)?;
     m.add_function(wrap_pyfunction!(available_kernels, m)?)?;
@@ -518,5 +194,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fib_nogil, m)?)?;
     m.add_function(wrap_pyfunction!(fib_rayon, m)?)?;
     m.add_class::<HardwareInfo>()?;
+    shared::register(m)?;
     Ok(())
 }

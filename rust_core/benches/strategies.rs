@@ -14,14 +14,10 @@ use parlab_core::{render, render_tile, tile_grid, Kernel, RenderConfig, Strategy
 /// `tiles` of `config` through the scalar kernel on this thread: no threads, no records,
 /// no channel. Returns the iterations, so the work cannot be optimised away.
 fn bare_kernel(config: &RenderConfig, tiles: &[Tile]) -> u64 {
-    let stop = AtomicBool::new(false);
-    let mut out = Vec::new();
+    let (frame, stop, mut out) = (config.frame(), AtomicBool::new(false), Vec::new());
     tiles
         .iter()
-        .map(|tile| {
-            let (view, w, h) = (&config.viewport, config.width, config.height);
-            render_tile(view, w, h, tile, config.max_iter, &stop, &mut out).unwrap()
-        })
+        .map(|tile| render_tile(&frame, tile, &stop, &mut out).unwrap())
         .sum()
 }
 

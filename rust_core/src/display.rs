@@ -59,16 +59,22 @@ impl RenderRun {
         )
     }
 
-    /// The slowest thread's busy time over the average one's: 1.0 is a perfect balance.
+    /// The busiest thread's busy time over the average thread's: 1.0 is a perfect
+    /// balance, `threads` the worst (one thread did everything). What the run *took*.
     pub fn imbalance(&self) -> f64 {
-        let busy = busy_us(&self.records, self.threads);
-        let mean = busy.iter().sum::<f64>() / busy.len().max(1) as f64;
-        let max = busy.iter().copied().fold(0.0, f64::max);
-        if mean > 0.0 {
-            max / mean
-        } else {
-            1.0
-        }
+        max_over_mean(&busy_us(&self.records, self.threads))
+    }
+
+    /// The busiest thread's iterations over the average thread's: how unevenly the
+    /// schedule shared the *work*, whatever else the machine was doing meanwhile.
+    pub fn work_imbalance(&self) -> f64 {
+        let work: Vec<f64> = self
+            .per_thread()
+            .0
+            .iter()
+            .map(|t| t.iterations as f64)
+            .collect();
+        max_over_mean(&work)
     }
 
     /// The first `rows` records (by start time) as a displayable table.
@@ -214,6 +220,17 @@ impl RecordTable<'_> {
     }
 }
 
+/// The largest value over the mean (1.0 when there is nothing to share).
+fn max_over_mean(values: &[f64]) -> f64 {
+    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    let max = values.iter().copied().fold(0.0, f64::max);
+    if mean > 0.0 {
+        max / mean
+    } else {
+        1.0
+    }
+}
+
 fn table_head(columns: &[&str]) -> String {
     let mut html = String::from("<table><tr>");
     for c in columns {
@@ -232,7 +249,7 @@ fn table_row(cells: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use crate::{render, RenderConfig, Strategy};
+    use crate::{render, RenderConfig, Strategy, TaskRecord};
 
     fn small_run() -> crate::RenderRun {
         render(&RenderConfig {
@@ -259,8 +276,35 @@ mod tests {
             stats.0.iter().map(|t| t.iterations).sum::<u64>(),
             run.records.iter().map(|r| r.iterations).sum::<u64>()
         );
-        assert!(run.imbalance() >= 1.0);
         assert!(stats.to_html().matches("<tr>").count() == 3);
+    }
+
+    #[test]
+    fn imbalance_is_of_time_and_work_imbalance_of_iterations() {
+        // Thread 0: 300 µs for 1000 iterations; thread 1: 100 µs for 3000; thread 2 idle.
+        let record = |thread_id, duration_us, iterations| TaskRecord {
+            task_id: 0,
+            thread_id,
+            tile_x: 0,
+            tile_y: 0,
+            tile_w: 1,
+            tile_h: 1,
+            start_us: 0.0,
+            duration_us,
+            pixels: 1,
+            iterations,
+        };
+        let mut run = small_run();
+        run.threads = 3;
+        run.records = vec![
+            record(0, 200.0, 600),
+            record(0, 100.0, 400),
+            record(1, 100.0, 3000),
+        ];
+        assert_eq!(run.imbalance(), 300.0 / (400.0 / 3.0));
+        assert_eq!(run.work_imbalance(), 3000.0 / (4000.0 / 3.0));
+        run.records.clear();
+        assert_eq!((run.imbalance(), run.work_imbalance()), (1.0, 1.0));
     }
 
     #[test]

@@ -14,6 +14,9 @@ pub enum Error {
     /// The operating system refused a worker thread.
     #[error("could not start worker threads: {0}")]
     ThreadPool(String),
+    /// A connection, request or response of the I/O lesson failed (feature `net`).
+    #[error("network: {0}")]
+    Network(String),
     /// A chart, image or server could not be drawn, encoded, written or started.
     #[error("{0}")]
     Output(String),

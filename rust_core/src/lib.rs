@@ -16,6 +16,8 @@
 //!
 //! Pure Rust, no Python: the PyO3 binding and the evcxr notebooks use this same crate.
 
+pub mod cancel;
+pub mod chrome_trace;
 pub mod display;
 pub mod error;
 pub mod hardware;
@@ -27,6 +29,8 @@ pub mod net;
 pub mod plot;
 pub mod render;
 pub mod schedule;
+pub mod shared;
+pub mod source;
 pub mod tiles;
 pub mod timeline;
 pub mod workloads;
@@ -37,9 +41,10 @@ pub use hardware::{detect, HardwareInfo};
 pub use kernels::{is_interior, render_tile_with, Kernel};
 pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Frame, Viewport};
 pub use render::{
-    default_threads, render, render_one_tile, render_with, time_limit_from_ms, Event, RenderConfig,
-    RenderRun, MAX_ITER, MAX_PIXELS, MAX_THREADS, MAX_TILES,
+    check_max_iter, checked_tile_count, default_threads, render, render_one_tile, render_with,
+    time_limit_from_ms, Event, RenderConfig, RenderRun, MAX_ITER, MAX_PIXELS, MAX_THREADS,
+    MAX_TILES,
 };
 pub use schedule::Strategy;
 pub use tiles::{tile_count, tile_grid, Tile};
-pub use timeline::TaskRecord;
+pub use timeline::{Span, TaskRecord};

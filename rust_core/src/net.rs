@@ -9,7 +9,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
@@ -21,9 +21,13 @@ use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
+/// The async runtime of this lesson, for notebooks that write their own async code.
+pub use tokio;
+
 use crate::display::evcxr_show;
 use crate::error::{Error, Result};
-use crate::timeline::{micros, RunClock};
+use crate::schedule;
+use crate::timeline::{micros, RunClock, Span};
 use crate::workloads::fib;
 
 /// A local HTTP server on a free loopback port that answers `GET /page/<i>` after
@@ -178,21 +182,13 @@ impl fmt::Display for Mode {
     }
 }
 
-/// One job of a batch: which lane ran it (a thread, or for async a task) and when.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Job {
-    pub id: usize,
-    pub lane: usize,
-    pub start_us: f64,
-    pub duration_us: f64,
-}
-
 /// A batch of jobs run one way, with its timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRun {
     pub what: String,
     pub mode: Mode,
-    pub jobs: Vec<Job>,
+    /// One span per job, by start time: `worker` is the thread, or for async the task.
+    pub jobs: Vec<Span>,
     pub elapsed_us: f64,
 }
 
@@ -206,7 +202,7 @@ impl JobRun {
     }
 
     pub fn lanes(&self) -> usize {
-        self.jobs.iter().map(|j| j.lane + 1).max().unwrap_or(1)
+        self.jobs.iter().map(|j| j.worker + 1).max().unwrap_or(1)
     }
 
     pub fn evcxr_display(&self) {
@@ -234,11 +230,11 @@ pub fn download(server: &LatencyServer, pages: usize, mode: Mode) -> Result<JobR
         Mode::Async => {
             let addr = server.addr();
             run_async(what, pages, move |i| async move {
-                get_async(addr, &format!("/page/{i}")).await.map(|_| ())
+                get_async(addr, &format!("/page/{i}")).await.map(|_| 0.0)
             })
         }
         _ => run_blocking(what, pages, mode, |i| {
-            get_blocking(&server.url(i)).map(|_| ())
+            get_blocking(&server.url(i)).map(|_| 0.0)
         }),
     }
 }
@@ -248,62 +244,52 @@ pub fn compute(n: u32, count: usize, mode: Mode) -> Result<JobRun> {
     let what = format!("{count} × fib({n})");
     match mode {
         Mode::Async => run_async(what, count, move |_| async move {
-            std::hint::black_box(fib(n));
-            Ok(())
+            Ok(std::hint::black_box(fib(n)) as f64)
         }),
         _ => run_blocking(what, count, mode, |_| {
-            std::hint::black_box(fib(n));
-            Ok(())
+            Ok(std::hint::black_box(fib(n)) as f64)
         }),
     }
 }
 
-/// Runs jobs 0..count one after another, or on threads that pull the next job number.
+/// Runs jobs 0..count one after another on this thread, or on threads that take the next
+/// job from a shared counter: the same two functions that schedule a render's tiles. A job
+/// returns its work (see [`Span`]); the first failure stops the batch and is returned.
 fn run_blocking(
     what: String,
     count: usize,
     mode: Mode,
-    job: impl Fn(usize) -> Result<()> + Sync,
+    job: impl Fn(usize) -> Result<f64> + Sync,
 ) -> Result<JobRun> {
-    let threads = match mode {
-        Mode::Threads(n) if n >= 1 => n,
-        Mode::Threads(_) => return Err(Error::invalid("threads", "must be at least 1")),
-        _ => 1,
-    };
+    let ids: Vec<usize> = (0..count).collect();
     let clock = RunClock::start();
-    let next = AtomicUsize::new(0);
     let jobs = Mutex::new(Vec::with_capacity(count));
-    let worker = |lane: usize| -> Result<()> {
-        loop {
-            let id = next.fetch_add(1, Ordering::Relaxed);
-            if id >= count {
-                return Ok(());
+    let failure = Mutex::new(None);
+    let run_one = |worker: usize, &id: &usize| -> ControlFlow<()> {
+        let start = clock.elapsed();
+        let outcome = job(id);
+        let end = clock.elapsed();
+        match outcome {
+            Ok(work) => {
+                let span = job_span(&what, worker, id, start, end, work);
+                lock(&jobs).push(span);
+                ControlFlow::Continue(())
             }
-            let start = clock.elapsed();
-            job(id)?;
-            let end = clock.elapsed();
-            let record = Job {
-                id,
-                lane,
-                start_us: micros(start),
-                duration_us: micros(end - start),
-            };
-            jobs.lock().map_err(|_| poisoned())?.push(record);
+            Err(e) => {
+                lock(&failure).get_or_insert(e);
+                ControlFlow::Break(())
+            }
         }
     };
-    if threads == 1 {
-        worker(0)?;
-    } else {
-        thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|lane| s.spawn(move || worker(lane)))
-                .collect();
-            handles
-                .into_iter()
-                .try_for_each(|h| h.join().map_err(|_| poisoned())?)
-        })?;
+    match mode {
+        Mode::Threads(0) => return Err(Error::invalid("threads", "must be at least 1")),
+        Mode::Threads(n) => schedule::dynamic(&ids, n, &run_one)?,
+        _ => schedule::sequential(&ids, &run_one)?,
     }
-    let mut jobs = jobs.into_inner().map_err(|_| poisoned())?;
+    if let Some(e) = lock(&failure).take() {
+        return Err(e);
+    }
+    let mut jobs = std::mem::take(&mut *lock(&jobs));
     jobs.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
     Ok(JobRun {
         what,
@@ -313,10 +299,34 @@ fn run_blocking(
     })
 }
 
+/// Job `id` of the batch `what`, run by `worker` between two readings of the run's clock.
+fn job_span(
+    what: &str,
+    worker: usize,
+    id: usize,
+    start: Duration,
+    end: Duration,
+    work: f64,
+) -> Span {
+    Span {
+        worker,
+        id,
+        start_us: micros(start),
+        duration_us: micros(end.saturating_sub(start)),
+        label: format!("{what}: job {id}"),
+        work,
+    }
+}
+
+/// A lock that a panicking job cannot poison for the others: the data are plain records.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Runs one async task per job on a single-threaded tokio runtime; task i is lane i.
 fn run_async<F>(what: String, count: usize, job: impl Fn(usize) -> F) -> Result<JobRun>
 where
-    F: std::future::Future<Output = Result<()>> + 'static,
+    F: std::future::Future<Output = Result<f64>> + 'static,
 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -327,17 +337,13 @@ where
         let local = tokio::task::LocalSet::new();
         let tasks: Vec<_> = (0..count)
             .map(|id| {
-                let work = job(id);
+                let future = job(id);
+                let what = what.clone();
                 local.spawn_local(async move {
                     let start = clock.elapsed();
-                    work.await?;
+                    let work = future.await?;
                     let end = clock.elapsed();
-                    Ok::<_, Error>(Job {
-                        id,
-                        lane: id,
-                        start_us: micros(start),
-                        duration_us: micros(end - start),
-                    })
+                    Ok::<_, Error>(job_span(&what, id, id, start, end, work))
                 })
             })
             .collect();
@@ -360,35 +366,41 @@ where
 }
 
 fn net_error(what: &str, e: impl fmt::Display) -> Error {
-    Error::Output(format!("{what}: {e}"))
-}
-
-fn poisoned() -> Error {
-    Error::ThreadPool("a worker thread panicked".into())
+    Error::Network(format!("{what}: {e}"))
 }
 
 #[cfg(feature = "plot")]
 impl JobRun {
-    /// The run's jobs as timeline bars.
-    pub fn spans(&self) -> Vec<crate::plot::Span> {
-        self.jobs
-            .iter()
-            .map(|j| crate::plot::Span {
-                lane: j.lane,
-                start_us: j.start_us,
-                duration_us: j.duration_us,
-                weight: 0.0,
-            })
-            .collect()
-    }
-
-    /// The run's timeline: a row per thread (or per task, for async runs).
+    /// The run's timeline: a row per thread (or per task, for async runs), coloured by row.
     pub fn timeline(&self) -> Result<crate::plot::Chart> {
         crate::plot::spans_timeline(
             &self.to_string(),
             self.lane_name(),
             self.lanes(),
-            &self.spans(),
+            &self.jobs,
+            None,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_job_stops_the_batch_with_its_error() {
+        for mode in [Mode::Sequential, Mode::Threads(2)] {
+            let err = run_blocking("batch".into(), 50, mode, |id| {
+                if id == 3 {
+                    Err(Error::Network(format!("job {id} failed")))
+                } else {
+                    Ok(1.0)
+                }
+            })
+            .unwrap_err();
+            assert_eq!(err, Error::Network("job 3 failed".into()), "{mode}");
+        }
+        let err = run_blocking("batch".into(), 5, Mode::Threads(0), |_| Ok(0.0)).unwrap_err();
+        assert!(err.to_string().starts_with("threads:"), "{err}");
     }
 }

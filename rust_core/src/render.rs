@@ -8,10 +8,11 @@
 
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::thread;
+use std::sync::mpsc::{self, Receiver};
+use std::thread::{self, Scope, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
+use crate::cancel::watch;
 use crate::error::{Error, Result};
 use crate::kernels::{render_tile_with, Kernel};
 use crate::mandelbrot::{Frame, Viewport};
@@ -28,9 +29,7 @@ pub const MAX_TILES: usize = 1_000_000;
 pub const MAX_ITER: u32 = 1_000_000;
 /// The most threads a render accepts.
 pub const MAX_THREADS: usize = 1024;
-/// How often the calling thread wakes up without a finished tile, so that it can check
-/// for interrupts (the binding checks Python's signals on each tick).
-pub const TICK: Duration = Duration::from_millis(10);
+pub use crate::cancel::TICK;
 
 /// What to render and how.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,12 +86,7 @@ impl RenderConfig {
     /// threads the render will use.
     pub fn validate(&self) -> Result<usize> {
         self.frame().validate()?;
-        for (name, value) in [("tile_w", self.tile_w), ("tile_h", self.tile_h)] {
-            if value == 0 {
-                return Err(Error::invalid(name, "must be at least 1"));
-            }
-        }
-        let tiles = tile_count(self.width, self.height, self.tile_w, self.tile_h);
+        let tiles = checked_tile_count(self.width, self.height, self.tile_w, self.tile_h)?;
         if tiles > MAX_TILES {
             return Err(Error::invalid(
                 "tile_w",
@@ -125,6 +119,28 @@ impl RenderConfig {
     }
 }
 
+impl Viewport {
+    /// A viewport must be finite and non-empty: anything else renders nonsense.
+    pub fn validate(&self) -> Result<()> {
+        let corners = [self.re_min, self.re_max, self.im_min, self.im_max];
+        if corners.iter().any(|v| !v.is_finite()) {
+            return Err(Error::invalid(
+                "viewport",
+                format!("every bound must be a finite number, got {corners:?}"),
+            ));
+        }
+        if self.re_min >= self.re_max || self.im_min >= self.im_max {
+            return Err(Error::invalid(
+                "viewport",
+                format!(
+                    "must be non-empty: need re_min < re_max and im_min < im_max, got {corners:?}"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Frame {
     /// Checks the image size, the iteration limit and the viewport.
     pub fn validate(&self) -> Result<()> {
@@ -145,22 +161,13 @@ impl Frame {
                 ))
             }
         }
-        if !(1..=MAX_ITER).contains(&self.max_iter) {
-            return Err(Error::invalid(
-                "max_iter",
-                format!("must be between 1 and {MAX_ITER}, got {}", self.max_iter),
-            ));
-        }
+        check_max_iter(self.max_iter)?;
         self.view.validate()
     }
 
     /// Checks that `tile` is a non-empty rectangle inside the image.
     pub fn check_tile(&self, tile: &Tile) -> Result<()> {
-        for (name, size) in [("tile_w", tile.w), ("tile_h", tile.h)] {
-            if size == 0 {
-                return Err(Error::invalid(name, "must be at least 1"));
-            }
-        }
+        checked_tile_count(tile.w, tile.h, tile.w, tile.h)?;
         for (name, start, size, side, limit) in [
             ("tile_x", tile.x, tile.w, "width", self.width),
             ("tile_y", tile.y, tile.h, "height", self.height),
@@ -177,6 +184,32 @@ impl Frame {
         }
         Ok(())
     }
+}
+
+/// Checks an iteration limit against [`MAX_ITER`].
+pub fn check_max_iter(max_iter: u32) -> Result<()> {
+    if !(1..=MAX_ITER).contains(&max_iter) {
+        return Err(Error::invalid(
+            "max_iter",
+            format!("must be between 1 and {MAX_ITER}, got {max_iter}"),
+        ));
+    }
+    Ok(())
+}
+
+/// [`tile_count`] for tiles of at least 1×1 pixel (an error naming the other size).
+pub fn checked_tile_count(
+    width: usize,
+    height: usize,
+    tile_w: usize,
+    tile_h: usize,
+) -> Result<usize> {
+    for (name, value) in [("tile_w", tile_w), ("tile_h", tile_h)] {
+        if value == 0 {
+            return Err(Error::invalid(name, "must be at least 1"));
+        }
+    }
+    Ok(tile_count(width, height, tile_w, tile_h))
 }
 
 /// The most iterations one part of [`render_one_tile`] may cost: tens of milliseconds.
@@ -200,23 +233,7 @@ pub fn render_one_tile(
     let kernel = kernel.resolve()?;
     let never = AtomicBool::new(false);
     let render = |part: &Tile, out: &mut Vec<u32>| {
-        let Frame {
-            view,
-            width,
-            height,
-            max_iter,
-        } = frame;
-        render_tile_with(
-            kernel,
-            interior_shortcut,
-            view,
-            *width,
-            *height,
-            part,
-            *max_iter,
-            &never,
-            out,
-        )
+        render_tile_with(kernel, interior_shortcut, frame, part, &never, out)
     };
     // Parts of at most PART_ITERATIONS in the worst case (every pixel reaching max_iter).
     let row_cost = tile.w as u64 * u64::from(frame.max_iter);
@@ -320,90 +337,44 @@ pub fn render(config: &RenderConfig) -> Result<RenderRun> {
 /// pixel, and the call returns `Err(Error::Cancelled)` once all of them have stopped.
 pub fn render_with(
     config: &RenderConfig,
-    mut on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
+    on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
 ) -> Result<RenderRun> {
     let threads = config.validate()?;
-    let kernel = config.kernel.resolve()?;
     let tiles = tile_grid(config.width, config.height, config.tile_w, config.tile_h);
-    let mut iterations = vec![0u32; config.width * config.height];
-    let mut records = Vec::with_capacity(tiles.len());
     let job = Job {
         config,
-        kernel,
+        frame: config.frame(),
+        kernel: config.kernel.resolve()?,
         clock: RunClock::start(),
         stop: AtomicBool::new(false),
         time_limited: AtomicBool::new(false),
     };
-    let (sender, finished) = mpsc::channel::<(TaskRecord, Vec<u32>)>();
-
-    let (outcome, elapsed, cancelled) = thread::scope(|scope| {
-        let (job, tiles) = (&job, &tiles);
-        let workers = thread::Builder::new()
-            .name("parlab-render".into())
-            .spawn_scoped(scope, move || {
-                let render_one = |thread_id: usize, tile: &Tile| match job.render(thread_id, tile) {
-                    Some(done) => {
-                        // The receiver lives until this thread ends, so this cannot fail.
-                        let _ = sender.send(done);
-                        ControlFlow::Continue(())
-                    }
-                    None => ControlFlow::Break(()),
-                };
-                let outcome = config.strategy.run(tiles, threads, &render_one);
-                (outcome, job.clock.elapsed())
-                // `sender` is dropped here, which ends the loop below.
-            })
-            .map_err(|e| Error::ThreadPool(e.to_string()))?;
-        let mut cancelled = false;
-        let mut notify = |event: Event<'_>| {
-            if !cancelled && on_event(event).is_break() {
-                cancelled = true;
-                job.stop.store(true, Ordering::Relaxed);
-            }
-        };
-        loop {
-            match finished.recv_timeout(TICK) {
-                Ok((record, pixels)) => {
-                    let (x, y, w) = (record.tile_x, record.tile_y, record.tile_w);
-                    paste(&mut iterations, config.width, x, y, w, &pixels);
-                    notify(Event::Tile {
-                        record: &record,
-                        pixels: &pixels,
-                    });
-                    records.push(record);
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => notify(Event::Tick),
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            }
-        }
+    let (mut run, cancelled) = thread::scope(|scope| {
+        let (workers, finished) = job.spawn(scope, &tiles, threads)?;
+        let (mut run, cancelled) = job.collect(&finished, tiles.len(), threads, on_event);
         let (outcome, elapsed) = workers
             .join()
             .map_err(|_| Error::ThreadPool("a worker thread panicked".into()))?;
-        Ok::<_, Error>((outcome, elapsed, cancelled))
+        outcome?;
+        run.elapsed_us = micros(elapsed);
+        Ok::<_, Error>((run, cancelled))
     })?;
-    outcome?;
     if cancelled {
         return Err(Error::Cancelled);
     }
-    records.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
-    Ok(RenderRun {
-        width: config.width,
-        height: config.height,
-        iterations,
-        time_limited: job.time_limited.into_inner() && records.len() < tiles.len(),
-        total_tiles: tiles.len(),
-        elapsed_us: micros(elapsed),
-        records,
-        strategy: config.strategy,
-        threads,
-        kernel,
-        interior_shortcut: config.interior_shortcut,
-    })
+    run.time_limited = job.time_limited.into_inner() && run.records.len() < tiles.len();
+    Ok(run)
 }
+
+/// What a worker sends the calling thread for each finished tile.
+type Finished = (TaskRecord, Vec<u32>);
+/// The thread running the strategy: its outcome and when the last worker stopped.
+type Workers<'scope> = ScopedJoinHandle<'scope, (Result<()>, Duration)>;
 
 /// The state all workers of one render share.
 struct Job<'a> {
     config: &'a RenderConfig,
+    frame: Frame,
     /// `config.kernel`, resolved once for the whole run.
     kernel: Kernel,
     clock: RunClock,
@@ -413,7 +384,80 @@ struct Job<'a> {
     time_limited: AtomicBool,
 }
 
-impl Job<'_> {
+impl<'a> Job<'a> {
+    /// Starts the strategy's workers on `tiles`, on a thread of their own (so that this
+    /// thread can watch): each finished tile comes back over the returned channel, which
+    /// closes once every worker has stopped.
+    fn spawn<'scope>(
+        &'scope self,
+        scope: &'scope Scope<'scope, '_>,
+        tiles: &'scope [Tile],
+        threads: usize,
+    ) -> Result<(Workers<'scope>, Receiver<Finished>)> {
+        let (sender, finished) = mpsc::channel::<Finished>();
+        let workers = thread::Builder::new()
+            .name("parlab-render".into())
+            .spawn_scoped(scope, move || {
+                let render_one = |thread_id: usize, tile: &Tile| match self.render(thread_id, tile)
+                {
+                    Some(done) => {
+                        // The receiver lives until this thread ends, so this cannot fail.
+                        let _ = sender.send(done);
+                        ControlFlow::Continue(())
+                    }
+                    None => ControlFlow::Break(()),
+                };
+                let outcome = self.config.strategy.run(tiles, threads, &render_one);
+                (outcome, self.clock.elapsed())
+                // `sender` is dropped here, which ends `collect`.
+            })
+            .map_err(|e| Error::ThreadPool(e.to_string()))?;
+        Ok((workers, finished))
+    }
+
+    /// Assembles the image and the records from the finished tiles, handing each one to
+    /// `on_event` (and a tick every [`TICK`] without one) until the workers have stopped.
+    /// Returns the run (still without its time) and whether `on_event` cancelled it.
+    fn collect(
+        &self,
+        finished: &Receiver<Finished>,
+        total_tiles: usize,
+        threads: usize,
+        mut on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> (RenderRun, bool) {
+        let c = self.config;
+        let mut iterations = vec![0u32; c.width * c.height];
+        let mut records = Vec::with_capacity(total_tiles);
+        let cancelled = watch(finished, &self.stop, |news| {
+            let Some((record, pixels)) = news else {
+                return on_event(Event::Tick);
+            };
+            let (x, y, w) = (record.tile_x, record.tile_y, record.tile_w);
+            paste(&mut iterations, c.width, x, y, w, &pixels);
+            let flow = on_event(Event::Tile {
+                record: &record,
+                pixels: &pixels,
+            });
+            records.push(record);
+            flow
+        });
+        records.sort_by(|a, b| a.start_us.total_cmp(&b.start_us));
+        let run = RenderRun {
+            width: c.width,
+            height: c.height,
+            iterations,
+            records,
+            total_tiles,
+            time_limited: false,
+            elapsed_us: 0.0,
+            strategy: c.strategy,
+            threads,
+            kernel: self.kernel,
+            interior_shortcut: c.interior_shortcut,
+        };
+        (run, cancelled)
+    }
+
     /// Renders `tile` on thread `thread_id`, or returns `None` if the thread must stop.
     fn render(&self, thread_id: usize, tile: &Tile) -> Option<(TaskRecord, Vec<u32>)> {
         if self.stop.load(Ordering::Relaxed) {
@@ -426,16 +470,13 @@ impl Job<'_> {
                 return None;
             }
         }
-        let c = self.config;
         let mut pixels = Vec::new();
+        let shortcut = self.config.interior_shortcut;
         let work = render_tile_with(
             self.kernel,
-            c.interior_shortcut,
-            &c.viewport,
-            c.width,
-            c.height,
+            shortcut,
+            &self.frame,
             tile,
-            c.max_iter,
             &self.stop,
             &mut pixels,
         )

@@ -85,8 +85,12 @@ impl FromStr for Strategy {
     }
 }
 
-/// One thread, tiles in row-major order.
-pub fn sequential(tiles: &[Tile], render: &RenderFn) -> Result<()> {
+/// One thread (the caller's), tiles in row-major order. Generic over the item, like
+/// [`dynamic`]: the I/O lesson runs its downloads with the same two functions.
+pub fn sequential<T>(
+    tiles: &[T],
+    render: &(dyn Fn(usize, &T) -> ControlFlow<()> + '_),
+) -> Result<()> {
     let _ = tiles.iter().try_for_each(|tile| render(0, tile));
     Ok(())
 }
@@ -111,7 +115,11 @@ pub fn interleaved(tiles: &[Tile], threads: usize, render: &RenderFn) -> Result<
 }
 
 /// A shared counter hands out the next tile to whichever thread is free.
-pub fn dynamic(tiles: &[Tile], threads: usize, render: &RenderFn) -> Result<()> {
+pub fn dynamic<T: Sync>(
+    tiles: &[T],
+    threads: usize,
+    render: &(dyn Fn(usize, &T) -> ControlFlow<()> + Sync + '_),
+) -> Result<()> {
     let next = AtomicUsize::new(0);
     spawn_workers(threads, |thread_id| {
         while let Some(tile) = tiles.get(next.fetch_add(1, Ordering::Relaxed)) {

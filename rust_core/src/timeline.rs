@@ -1,4 +1,6 @@
-//! What every thread did: one record per rendered tile, timed on a monotonic clock.
+//! What every thread did, timed on a monotonic clock: a [`Span`] is one stretch of busy
+//! time of one worker (a tile, a call, a download), and every timeline and chart reads
+//! spans. A render keeps a richer [`TaskRecord`] per tile, which converts into a span.
 
 use std::time::{Duration, Instant};
 
@@ -48,6 +50,43 @@ impl TaskRecord {
 
     pub fn end_us(&self) -> f64 {
         self.start_us + self.duration_us
+    }
+}
+
+/// One stretch of busy time: `worker` (a thread, or an async task) ran item `id`,
+/// described by `label`, from `start_us` for `duration_us` (µs since its run started).
+///
+/// `work` says how much work the span was, in its producer's unit, so that a chart can
+/// shade by it: mean iterations per pixel for a tile, the leaves of the recursion (which
+/// is also the value) for a call of the article's `fib`, 0 when unknown (a download).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Span {
+    pub worker: usize,
+    pub id: usize,
+    pub start_us: f64,
+    pub duration_us: f64,
+    pub label: String,
+    pub work: f64,
+}
+
+impl Span {
+    pub fn end_us(&self) -> f64 {
+        self.start_us + self.duration_us
+    }
+}
+
+impl From<&TaskRecord> for Span {
+    /// A tile as a span: its work is its mean iterations per pixel, so a tile's shade
+    /// says how hard its pixels were, whatever its size (as in the Python timeline).
+    fn from(r: &TaskRecord) -> Self {
+        Span {
+            worker: r.thread_id,
+            id: r.task_id,
+            start_us: r.start_us,
+            duration_us: r.duration_us,
+            label: format!("tile {} at ({}, {})", r.task_id, r.tile_x, r.tile_y),
+            work: r.iterations as f64 / r.pixels.max(1) as f64,
+        }
     }
 }
 

@@ -2,8 +2,8 @@
 //! for bit, on every strategy, with and without the interior shortcuts.
 
 use parlab_core::{
-    escape_time, pixel_to_point, render, render_tile_with, tile_grid, Error, Kernel, RenderConfig,
-    Strategy, Viewport,
+    escape_time, pixel_to_point, render, render_tile_with, tile_grid, Error, Frame, Kernel,
+    RenderConfig, Strategy, Viewport,
 };
 use std::sync::atomic::AtomicBool;
 
@@ -79,7 +79,7 @@ fn the_reference_is_the_definition() {
             (view.height - 1, view.width - 1),
             (view.height / 2, 3),
         ] {
-            let (cr, ci) = pixel_to_point(&view.viewport, view.width, view.height, x, y);
+            let (cr, ci) = pixel_to_point(&view.frame(), x, y);
             assert_eq!(run.count(x, y), escape_time(cr, ci, view.max_iter));
         }
     }
@@ -154,28 +154,23 @@ fn the_demo_view_is_identical() {
 #[test]
 fn single_tiles_of_every_shape() {
     // Every width and height from 1 to 11 at a tile's corner, so every partial block.
-    let view = Viewport::new(-0.76, -0.74, 0.09, 0.11);
+    let frame = Frame {
+        view: Viewport::new(-0.76, -0.74, 0.09, 0.11),
+        width: 23,
+        height: 23,
+        max_iter: 500,
+    };
     let stop = AtomicBool::new(false);
     for w in 1..=11 {
         for h in 1..=11 {
             for tile in tile_grid(23, 23, w, h).into_iter().step_by(5) {
                 let mut expected = Vec::new();
-                let sum = render_tile_with(
-                    Kernel::Scalar,
-                    false,
-                    &view,
-                    23,
-                    23,
-                    &tile,
-                    500,
-                    &stop,
-                    &mut expected,
-                )
-                .unwrap();
+                let sum =
+                    render_tile_with(Kernel::Scalar, false, &frame, &tile, &stop, &mut expected)
+                        .unwrap();
                 for kernel in Kernel::available() {
                     let mut out = vec![7; 3];
-                    let got =
-                        render_tile_with(kernel, false, &view, 23, 23, &tile, 500, &stop, &mut out);
+                    let got = render_tile_with(kernel, false, &frame, &tile, &stop, &mut out);
                     assert_eq!(got, Ok(sum), "{kernel} {tile:?}");
                     assert_eq!(out, expected, "{kernel} {tile:?}");
                 }
@@ -191,17 +186,12 @@ fn every_kernel_stops_when_asked() {
     for kernel in Kernel::available() {
         for shortcut in [false, true] {
             let mut out = Vec::new();
-            let result = render_tile_with(
-                kernel,
-                shortcut,
-                &Viewport::default(),
-                64,
-                64,
-                &tile,
-                1000,
-                &stop,
-                &mut out,
-            );
+            let frame = Frame {
+                width: 64,
+                height: 64,
+                ..Frame::default()
+            };
+            let result = render_tile_with(kernel, shortcut, &frame, &tile, &stop, &mut out);
             assert_eq!(result, Err(Error::Cancelled), "{kernel}");
         }
     }
@@ -244,20 +234,23 @@ fn random_views_give_the_definition_with_every_kernel() {
         );
         let max_iter = [1, 2, 9, 100, 1000, 4000][(6.0 * rng.next()) as usize];
         let tile = tile_grid(width, height, width, height)[0];
+        let frame = Frame {
+            view,
+            width,
+            height,
+            max_iter,
+        };
         let expected: Vec<u32> = (0..height)
             .flat_map(|py| (0..width).map(move |px| (px, py)))
             .map(|(px, py)| {
-                let (cr, ci) = pixel_to_point(&view, width, height, px, py);
+                let (cr, ci) = pixel_to_point(&frame, px, py);
                 escape_time(cr, ci, max_iter)
             })
             .collect();
         for kernel in Kernel::available() {
             for shortcut in [false, true] {
                 let mut out = Vec::new();
-                render_tile_with(
-                    kernel, shortcut, &view, width, height, &tile, max_iter, &stop, &mut out,
-                )
-                .unwrap();
+                render_tile_with(kernel, shortcut, &frame, &tile, &stop, &mut out).unwrap();
                 assert!(
                     out == expected,
                     "{kernel} {shortcut} {view:?} {width}×{height} {max_iter}"

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use parlab_core::net::{self, LatencyServer, Mode};
+use parlab_core::Error;
 
 const LATENCY: Duration = Duration::from_millis(40);
 
@@ -69,4 +70,35 @@ fn a_download_timeline_renders() {
     std::fs::create_dir_all(&dir).unwrap();
     chart.save(dir.join("downloads_async.svg")).unwrap();
     assert!(chart.as_svg().contains("task 4"));
+}
+
+#[test]
+fn a_refused_connection_is_a_network_error() {
+    let server = LatencyServer::start(LATENCY).unwrap();
+    let (url, addr) = (server.url(0), server.addr());
+    drop(server); // the port is closed now
+    let err = net::get_blocking(&url).unwrap_err();
+    assert!(matches!(err, Error::Network(_)), "{err:?}");
+    assert!(err.to_string().starts_with("network: "), "{err}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = runtime
+        .block_on(net::get_async(addr, "/page/0"))
+        .unwrap_err();
+    assert!(matches!(err, Error::Network(_)), "{err:?}");
+}
+
+#[test]
+fn every_job_is_a_span_on_its_own_worker() {
+    let run = net::compute(18, 12, Mode::Threads(3)).unwrap();
+    assert!(run.jobs.iter().all(|s| s.worker < 3), "{:?}", run.jobs);
+    assert!(run.jobs.windows(2).all(|w| w[0].start_us <= w[1].start_us));
+    // The article's fib(18) is 4181: also the leaves of its recursion, the span's work.
+    assert!(run.jobs.iter().all(|s| s.work == 4181.0));
+    let run = net::compute(18, 5, Mode::Async).unwrap();
+    let mut tasks: Vec<usize> = run.jobs.iter().map(|s| s.worker).collect();
+    tasks.sort();
+    assert_eq!(tasks, [0, 1, 2, 3, 4]);
 }

@@ -36,11 +36,111 @@ fn svg_file(name: &str, chart: &plot::Chart) -> String {
     text
 }
 
+/// The width of every `<rect>` of an SVG document, in document order.
+fn rect_widths(svg: &str) -> Vec<f64> {
+    svg.split("<rect")
+        .skip(1)
+        .map(|rect| {
+            let tag = &rect[..rect.find('>').expect("a closed <rect> tag")];
+            let start = tag.find(" width=\"").expect("a width attribute") + 8;
+            let len = tag[start..].find('"').unwrap();
+            tag[start..start + len].parse().unwrap()
+        })
+        .collect()
+}
+
+/// Filled bars (not the hairline edges, which have `fill="none"`).
+fn filled_rects(svg: &str) -> usize {
+    svg.split("<rect")
+        .skip(1)
+        .filter(|r| !r[..r.find('>').unwrap()].contains("fill=\"none\""))
+        .count()
+}
+
+#[test]
+fn no_bar_of_a_timeline_has_zero_width() {
+    // A default-view run: the tiles outside the set take a few µs, those through it
+    // milliseconds. Before MIN_BAR_PX most bars of such a chart were 0 px wide.
+    let seq = render(&RenderConfig {
+        max_iter: 300,
+        strategy: Strategy::Sequential,
+        threads: Some(1),
+        ..Default::default()
+    })
+    .unwrap();
+    let dynamic = run(Strategy::Dynamic, 2);
+    let chart = plot::compare_timelines(&[("sequential", &seq), ("dynamic", &dynamic)]).unwrap();
+    let svg = svg_file("timeline_tiny_tiles.svg", &chart);
+    let widths = rect_widths(&svg);
+    let zero = widths.iter().filter(|w| **w <= 0.0).count();
+    // One background rectangle, one bar per tile, 60 steps of the colour bar, edges.
+    let bars = seq.records.len() + dynamic.records.len();
+    assert!(
+        filled_rects(&svg) >= bars + 60,
+        "{} < {bars}",
+        filled_rects(&svg)
+    );
+    assert_eq!(
+        zero,
+        0,
+        "{zero} of {} rectangles have zero width",
+        widths.len()
+    );
+    assert!(svg.contains(plot::TILE_SHADING), "no colour bar");
+
+    // A 1 µs span on a 100 ms axis is 0.009 px wide: it is still drawn, at MIN_BAR_PX.
+    let spans = [
+        Span {
+            worker: 0,
+            id: 0,
+            start_us: 0.0,
+            duration_us: 1e5,
+            label: "long".into(),
+            work: 1.0,
+        },
+        Span {
+            worker: 1,
+            id: 1,
+            start_us: 5e4,
+            duration_us: 1.0,
+            label: "tiny".into(),
+            work: 0.0,
+        },
+    ];
+    let svg = plot::spans_timeline("one tiny span", "worker", 2, &spans, None).unwrap();
+    let widths = rect_widths(svg.as_svg());
+    assert!(
+        widths.iter().all(|w| *w >= plot::MIN_BAR_PX - 1.0),
+        "{widths:?}"
+    );
+}
+
+#[test]
+fn a_timeline_is_titled_for_people() {
+    let run = run(Strategy::Dynamic, 3);
+    let svg = plot::timeline(&run).unwrap();
+    let title = plot::run_title("dynamic", &run);
+    assert!(title.starts_with("dynamic: 3 threads, ") && title.contains(" kernel, "));
+    assert!(title.ends_with(" ms"), "{title}");
+    assert!(svg.as_svg().contains(&title) && !svg.as_svg().contains("RenderRun("));
+}
+
+#[test]
+fn a_tile_shades_by_iterations_per_pixel() {
+    let run = run(Strategy::Sequential, 1);
+    for r in &run.records {
+        let span = Span::from(r);
+        assert_eq!(span.work, r.iterations as f64 / r.pixels as f64);
+        assert_eq!((span.worker, span.id), (r.thread_id, r.task_id));
+        assert_eq!(span.end_us(), r.end_us());
+    }
+}
+
 #[test]
 fn timeline_has_a_bar_per_tile_and_a_row_per_thread() {
     let run = run(Strategy::Dynamic, 3);
     let svg = svg_file("timeline.svg", &plot::timeline(&run).unwrap());
-    assert!(svg.matches("<rect").count() >= run.records.len());
+    assert!(filled_rects(&svg) >= run.records.len());
     for t in 0..3 {
         assert!(
             svg.contains(&format!("thread {t}")),
@@ -57,24 +157,28 @@ fn compared_timelines_share_one_time_axis() {
     let chart = plot::compare_timelines(&[("sequential", &seq), ("static", &stat)]).unwrap();
     let svg = svg_file("compare_timelines.svg", &chart);
     assert!(svg.contains("sequential") && svg.contains("static"));
-    assert!(svg.matches("<rect").count() >= 2 * seq.records.len());
+    assert!(filled_rects(&svg) >= 2 * seq.records.len());
 }
 
 #[test]
 fn spans_timeline_draws_arbitrary_lanes() {
     let spans: Vec<Span> = (0..6)
         .map(|i| Span {
-            lane: i % 3,
+            worker: i % 3,
+            id: i,
             start_us: i as f64 * 1e4,
             duration_us: 5e4,
-            weight: 0.0,
+            label: format!("page {i}"),
+            work: i as f64,
         })
         .collect();
     let svg = svg_file(
         "spans.svg",
-        &plot::spans_timeline("downloads", "task", 3, &spans).unwrap(),
+        &plot::spans_timeline("downloads", "task", 3, &spans, None).unwrap(),
     );
-    assert!(svg.contains("task 2"));
+    assert!(svg.contains("task 2") && !svg.contains("bar colour"));
+    let shaded = plot::spans_timeline("calls", "task", 3, &spans, Some("bytes")).unwrap();
+    assert!(shaded.as_svg().contains("bar colour: bytes"));
 }
 
 #[test]
@@ -85,6 +189,12 @@ fn speedup_curve_needs_a_one_thread_time() {
         &plot::speedup("fib(32), rayon::join", &times, Some(2.0)).unwrap(),
     );
     assert!(svg.contains("ideal") && svg.contains("measured") && svg.contains("limit"));
+    let lines = [("predicted: 1 CPU", 1.0), ("measured now: 1.6", 1.6)];
+    let svg = svg_file(
+        "speedup_lines.svg",
+        &plot::speedup_lines("two limits", &times, &lines).unwrap(),
+    );
+    assert!(svg.contains("predicted: 1 CPU") && svg.contains("measured now: 1.6"));
     let err = plot::speedup("no base", &[(2, 1.0)], None).unwrap_err();
     assert!(err.to_string().starts_with("times:"), "{err}");
 }

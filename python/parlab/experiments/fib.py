@@ -23,7 +23,7 @@ MODES = ("sync", "asyncio", "threads", "processes", "rust", "rust-threads", "ray
 #: Pure Python fib(35) already takes seconds: more is a hang, not a lesson.
 MAX_PYTHON_N = 35
 #: The core's own limit (parlab_core::workloads::MAX_FIB_N).
-MAX_RUST_N = 40
+MAX_RUST_N = _core.MAX_FIB_N
 
 
 def fib(x: int) -> int:

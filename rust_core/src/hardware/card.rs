@@ -3,6 +3,7 @@
 use std::fmt;
 
 use super::HardwareInfo;
+use crate::display::evcxr_show;
 
 impl HardwareInfo {
     /// The ceiling a speedup curve can reach here: the CPUs this process may use, within
@@ -271,10 +272,7 @@ impl HardwareInfo {
 
     /// Shows the card as the result of an evcxr (Rust Jupyter kernel) cell.
     pub fn evcxr_display(&self) {
-        println!(
-            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT",
-            self.to_html()
-        );
+        evcxr_show("text/html", &self.to_html());
     }
 
     /// Everything as JSON, with `max_speedup` and `summary` added.

@@ -7,7 +7,7 @@
 //! SIMD features and OS are filled in.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -198,17 +198,4 @@ pub fn detect_at(root: &Path, env: impl IntoIterator<Item = (String, String)>) -
 pub fn effective_parallelism(affinity_cpus: usize, cpu_quota: Option<f64>) -> usize {
     let by_quota = cpu_quota.map_or(usize::MAX, |q| q.ceil().max(1.0) as usize);
     affinity_cpus.min(by_quota).max(1)
-}
-
-/// This process's effective parallelism, read cheaply (affinity and quota only).
-pub fn current_parallelism() -> usize {
-    let fs = Root(PathBuf::from("/"));
-    if !is_linux(&fs) {
-        return os_logical_cpus();
-    }
-    let affinity = fs
-        .read("proc/thread-self/status")
-        .and_then(|s| field(&s, "Cpus_allowed_list").and_then(|l| parse_cpu_list(&l)))
-        .map_or_else(os_logical_cpus, |c| c.len());
-    effective_parallelism(affinity, cgroup_cpu_quota(&fs))
 }

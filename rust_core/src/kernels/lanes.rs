@@ -28,7 +28,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 use crate::kernels::interior::is_interior;
-use crate::mandelbrot::{pixel_to_point, Viewport};
+use crate::mandelbrot::{pixel_to_point, Frame};
 use crate::tiles::Tile;
 
 /// The widest vector any path uses, in f64 lanes.
@@ -70,13 +70,10 @@ pub(super) trait Lanes: Copy {
     unsafe fn eq_bits(self, other: Self) -> u32;
 }
 
-/// What one tile render needs, whichever the kernel.
+/// What one tile render needs, whichever the vector path.
 pub(super) struct TileArgs<'a> {
-    pub view: &'a Viewport,
-    pub width: usize,
-    pub height: usize,
+    pub frame: &'a Frame,
     pub tile: &'a Tile,
-    pub max_iter: u32,
     pub interior_shortcut: bool,
     pub stop: &'a AtomicBool,
 }
@@ -156,7 +153,7 @@ struct Blocks<'a> {
 impl<'a> Blocks<'a> {
     fn new<V: Lanes>(args: &TileArgs<'a>, out: &'a mut [u32]) -> Self {
         let t = args.tile;
-        let point = |x, y| pixel_to_point(args.view, args.width, args.height, x, y);
+        let point = |x, y| pixel_to_point(args.frame, x, y);
         let block_h = V::LANES / V::BLOCK_W;
         let blocks_x = t.w.div_ceil(V::BLOCK_W);
         Blocks {
@@ -167,7 +164,7 @@ impl<'a> Blocks<'a> {
             blocks_x,
             next: 0,
             total: blocks_x * t.h.div_ceil(block_h),
-            max_iter: args.max_iter,
+            max_iter: args.frame.max_iter,
             interior_shortcut: args.interior_shortcut,
             stop: args.stop,
             cancelled: false,

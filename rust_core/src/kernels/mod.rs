@@ -22,7 +22,7 @@ use std::sync::atomic::AtomicBool;
 pub use interior::{escape_time_periodic, is_interior};
 
 use crate::error::{Error, Result};
-use crate::mandelbrot::{render_tile as render_tile_scalar, render_tile_by, Viewport};
+use crate::mandelbrot::{render_tile as render_tile_scalar, render_tile_by, Frame};
 use crate::tiles::Tile;
 
 /// A kernel to render tiles with: a request (`Auto`, `Simd`) or one concrete path.
@@ -144,29 +144,23 @@ impl FromStr for Kernel {
     }
 }
 
-/// Renders one tile with `kernel` into `out` (row-major, `tile.w × tile.h`) and returns
-/// the sum of its escape counts, exactly as [`render_tile_scalar`] would. With
+/// Renders one tile of `frame` with `kernel` into `out` (row-major, `tile.w × tile.h`) and
+/// returns the sum of its escape counts, exactly as [`render_tile_scalar`] would. With
 /// `interior_shortcut`, points of the main cardioid and the period-2 bulb (which never
 /// escape) get `max_iter` without iterating, and orbits that repeat exactly in floating
-/// point (periodic, so they never escape) stop early with `max_iter`. Returns `Err(Cancelled)` soon after `stop`.
-#[allow(clippy::too_many_arguments)]
+/// point (periodic, so they never escape) stop early with `max_iter`. Returns
+/// `Err(Cancelled)` soon after `stop`.
 pub fn render_tile_with(
     kernel: Kernel,
     interior_shortcut: bool,
-    view: &Viewport,
-    width: usize,
-    height: usize,
+    frame: &Frame,
     tile: &Tile,
-    max_iter: u32,
     stop: &AtomicBool,
     out: &mut Vec<u32>,
 ) -> Result<u64> {
     let args = lanes::TileArgs {
-        view,
-        width,
-        height,
+        frame,
         tile,
-        max_iter,
         interior_shortcut,
         stop,
     };
@@ -180,29 +174,26 @@ pub fn render_tile_with(
         Kernel::Neon => unsafe { neon::render_neon(&args, out) },
         Kernel::Portable => portable::render_portable(&args, out),
         // resolve() never returns Auto or Simd, nor a path of another architecture.
-        _ if interior_shortcut => scalar_with_shortcut(&args, out),
-        _ => render_tile_scalar(view, width, height, tile, max_iter, stop, out),
+        _ if interior_shortcut => scalar_with_shortcut(frame, tile, stop, out),
+        _ => render_tile_scalar(frame, tile, stop, out),
     }
 }
 
 /// The scalar reference, skipping the points [`is_interior`] knows never escape.
-fn scalar_with_shortcut(args: &lanes::TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
-    let max_iter = args.max_iter;
-    render_tile_by(
-        args.view,
-        args.width,
-        args.height,
-        args.tile,
-        args.stop,
-        out,
-        |cr, ci| {
-            if is_interior(cr, ci) {
-                max_iter
-            } else {
-                escape_time_periodic(cr, ci, max_iter)
-            }
-        },
-    )
+fn scalar_with_shortcut(
+    frame: &Frame,
+    tile: &Tile,
+    stop: &AtomicBool,
+    out: &mut Vec<u32>,
+) -> Result<u64> {
+    let max_iter = frame.max_iter;
+    render_tile_by(frame, tile, stop, out, |cr, ci| {
+        if is_interior(cr, ci) {
+            max_iter
+        } else {
+            escape_time_periodic(cr, ci, max_iter)
+        }
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,14 @@ const SIZE: (u32, u32) = (720, 440);
 /// ideal line (speedup = threads) and, given `ceiling`, the machine's limit (its effective
 /// parallelism). The speedup at k threads is t(1)/t(k); a 1-thread time is required.
 pub fn speedup(title: &str, times: &[(usize, f64)], ceiling: Option<f64>) -> Result<Chart> {
+    let label = ceiling.map(|c| format!("this machine's limit: {c}"));
+    let limits: Vec<(&str, f64)> = label.as_deref().zip(ceiling).into_iter().collect();
+    speedup_lines(title, times, &limits)
+}
+
+/// [`speedup`] with any number of named horizontal lines, e.g. the limit the hardware card
+/// predicts and the capacity measured now (`workloads::capacity`).
+pub fn speedup_lines(title: &str, times: &[(usize, f64)], limits: &[(&str, f64)]) -> Result<Chart> {
     let base = times
         .iter()
         .find(|(k, _)| *k == 1)
@@ -28,7 +36,7 @@ pub fn speedup(title: &str, times: &[(usize, f64)], ceiling: Option<f64>) -> Res
     let y_max = points
         .iter()
         .map(|p| p.1)
-        .chain(ceiling)
+        .chain(limits.iter().map(|l| l.1))
         .fold(max_threads, f64::max)
         * 1.1;
 
@@ -65,18 +73,20 @@ pub fn speedup(title: &str, times: &[(usize, f64)], ceiling: Option<f64>) -> Res
             .map_err(drawing)?
             .label("ideal: speedup = threads")
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], grey.stroke_width(2)));
-        if let Some(c) = ceiling {
-            let red = palette(5);
+        for (i, &(name, c)) in limits.iter().enumerate() {
+            let color = palette([5, 3, 2][i % 3]);
             chart
                 .draw_series(DashedLineSeries::new(
                     [(0.5, c), (max_threads + 0.5, c)],
                     3,
                     3,
-                    red.stroke_width(2),
+                    color.stroke_width(2),
                 ))
                 .map_err(drawing)?
-                .label(format!("this machine's limit: {c}"))
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], red.stroke_width(2)));
+                .label(name)
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2))
+                });
         }
         let blue = palette(0);
         chart

@@ -25,15 +25,17 @@ use base64::Engine as _;
 
 use crate::display::evcxr_show;
 use crate::error::{Error, Result};
-use crate::timeline::TaskRecord;
 
 mod bars;
 mod gantt;
 mod image;
+mod locks;
 
-pub use bars::{grouped_bars, speedup};
-pub use gantt::{compare_timelines, spans_timeline, timeline};
+pub use crate::timeline::Span;
+pub use bars::{grouped_bars, speedup, speedup_lines};
+pub use gantt::{compare_timelines, run_title, spans_timeline, timeline, MIN_BAR_PX, TILE_SHADING};
 pub use image::{color_of, mandelbrot};
+pub use locks::lock_timeline;
 
 /// An SVG chart.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,27 +82,6 @@ impl Png {
     pub fn evcxr_display(&self) {
         let encoded = base64::engine::general_purpose::STANDARD.encode(&self.bytes);
         evcxr_show("image/png", &encoded);
-    }
-}
-
-/// One bar of a timeline: `lane` (a thread, a task) was busy from `start_us` for
-/// `duration_us`; `weight` (work done, ≥ 0) sets the bar's colour when any is non-zero.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Span {
-    pub lane: usize,
-    pub start_us: f64,
-    pub duration_us: f64,
-    pub weight: f64,
-}
-
-impl From<&TaskRecord> for Span {
-    fn from(r: &TaskRecord) -> Self {
-        Span {
-            lane: r.thread_id,
-            start_us: r.start_us,
-            duration_us: r.duration_us,
-            weight: r.iterations as f64,
-        }
     }
 }
 

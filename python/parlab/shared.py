@@ -1,0 +1,205 @@
+"""Shared data between threads: the measurements behind lesson 09.
+
+The races, locks, false sharing and deadlocks of `parlab_core::shared` run on Rust threads
+with the GIL released (Ctrl-C stops them); the Python-thread experiments stand in the
+notebook itself, helped by `switch_interval`, `run_threads` and `SpanLog` from here::
+
+    from parlab import shared
+    shared.count("load-store", threads=2, increments=10_000_000)["lost"]   # > 0, usually
+    shared.throughput(threads=(1, 2))                                     # one row per run
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pandas as pd
+
+from parlab import _core
+
+COUNTERS = ("load-store", "fetch-add", "mutex", "per-thread")
+"""The ways `count` can count: the racy one first, then the three fixes."""
+
+SPAN_COLUMNS = ["thread_id", "round", "activity", "lock", "start_us", "duration_us", "timed_out"]
+
+
+def count(counter: str, threads: int = 2, increments: int = 1_000_000) -> dict[str, Any]:
+    """`threads` Rust threads each increment one shared counter `increments` times.
+
+    Returns counter, threads, increments, expected, total, lost and elapsed_us.
+    """
+    return _core.shared_count(counter, threads, increments)
+
+
+def throughput(
+    counters: Iterable[str] = ("mutex", "fetch-add", "per-thread"),
+    threads: Iterable[int] = (1, 2, 4),
+    increments: int = 2_000_000,
+    repeats: int = 3,
+) -> pd.DataFrame:
+    """Increments per second of each counter on each thread count: the best of `repeats` runs
+    (on a shared machine the fastest run is the least disturbed one)."""
+    if not 1 <= repeats <= 20:
+        raise ValueError(f"repeats: must be between 1 and 20, got {repeats}")
+    rows = []
+    for n in threads:
+        for counter in counters:
+            runs = [count(counter, n, increments) for _ in range(repeats)]
+            best = min(runs, key=lambda r: r["elapsed_us"])
+            rows.append({**best, "per_second": best["expected"] / (best["elapsed_us"] * 1e-6)})
+    return pd.DataFrame(rows)
+
+
+def _span_frame(run: dict[str, Any]) -> pd.DataFrame:
+    frame = pd.DataFrame(run["spans"], columns=SPAN_COLUMNS)
+    frame.attrs.update({k: run[k] for k in ("threads", "rounds", "elapsed_us", "timeouts", "completed")})
+    return frame
+
+
+def lock_timeline(threads: int = 2, rounds: int = 30, work_us: float = 20.0, hold_us: float = 50.0) -> pd.DataFrame:
+    """`threads` threads each do `rounds` rounds of `work_us` without the lock, then wait for
+    one shared lock and hold it for `hold_us`. One row per span (work, wait, hold), times in
+    µs; `frame.attrs` holds threads, elapsed_us, timeouts and completed (rounds that got the lock)."""
+    return _span_frame(_core.shared_lock_timeline(threads, rounds, work_us, hold_us))
+
+
+def two_locks(order: str, rounds: int = 3, hold_us: float = 1000.0, timeout_ms: float = 200.0) -> pd.DataFrame:
+    """Two threads take locks A and B, in the `order` "opposite" (thread 1 takes B first) or
+    "same". Each first waits until the other holds a lock too, so the opposite order
+    deadlocks every round; every wait gives up after `timeout_ms` (`timed_out` in its row)."""
+    return _span_frame(_core.shared_two_locks(order, rounds, hold_us, timeout_ms))
+
+
+def false_sharing(threads: int = 2, increments: int = 20_000_000, repeats: int = 3) -> pd.DataFrame:
+    """Each thread increments its *own* counter; the counters share one cache line
+    ("same line") or are padded apart ("padded"). The best of `repeats` runs of each,
+    alternated so that a burst of load on the machine hits both."""
+    if not 1 <= repeats <= 20:
+        raise ValueError(f"repeats: must be between 1 and 20, got {repeats}")
+    best: dict[bool, dict[str, Any]] = {}
+    for _ in range(repeats):
+        for padded in (False, True):
+            run = _core.shared_false_sharing(padded, threads, increments)
+            if padded not in best or run["elapsed_us"] < best[padded]["elapsed_us"]:
+                best[padded] = run
+    rows = [
+        {
+            "layout": "padded" if padded else "same line",
+            **run,
+            "per_second": run["threads"] * run["increments"] / (run["elapsed_us"] * 1e-6),
+        }
+        for padded, run in best.items()
+    ]
+    return pd.DataFrame(rows).drop(columns="padded")
+
+
+def cache_line_bytes() -> int | None:
+    """The CPU's cache line size in bytes, where the operating system says (Linux)."""
+    return _core.cache_line_bytes()
+
+
+@contextlib.contextmanager
+def switch_interval(seconds: float) -> Iterator[float]:
+    """Makes CPython offer the GIL to another thread every `seconds` (default 0.005), and
+    restores the previous interval afterwards, also on an error or Ctrl-C."""
+    if not 1e-7 <= seconds <= 1.0:
+        raise ValueError(f"seconds: must be between 1e-7 and 1, got {seconds}")
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield previous
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def run_threads(target: Callable[..., Any], threads: int, *args: Any) -> list[Any]:
+    """Runs `target(i, *args)` on `threads` Python threads (i = 0, 1, …) at once and
+    returns their results in order. An exception in a thread is raised here after all
+    have finished. Keep the work bounded: a Python thread cannot be stopped from outside."""
+    if not 1 <= threads <= 64:
+        raise ValueError(f"threads: must be between 1 and 64, got {threads}")
+    results: list[Any] = [None] * threads
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            results[i] = target(i, *args)
+        except BaseException as err:  # handed to the caller below
+            errors.append(err)
+
+    workers = [threading.Thread(target=run, args=(i,), name=f"parlab-{i}") for i in range(threads)]
+    for w in workers:
+        w.start()
+    try:
+        for w in workers:
+            w.join()
+    finally:
+        # On Ctrl-C the join above is interrupted: wait for the (bounded) work to end, so
+        # that no thread outlives the cell.
+        for w in workers:
+            w.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+class SpanLog:
+    """Spans recorded by Python threads, on one clock, as rows like `lock_timeline`'s.
+
+    log = SpanLog(); t = log.now(); ...; log.add(thread_id, "wait", "A", t)
+    """
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+        self._rows: list[tuple[Any, ...]] = []
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        return time.perf_counter()
+
+    def add(
+        self, thread_id: int, activity: str, lock: str, since: float, timed_out: bool = False, round: int = 0
+    ) -> None:
+        """Records that `thread_id` did `activity` ("work", "wait", "hold") on `lock` from `since` until now."""
+        if activity not in ("work", "wait", "hold"):
+            raise ValueError(f"activity: must be 'work', 'wait' or 'hold', got {activity!r}")
+        end = time.perf_counter()
+        row = (thread_id, round, activity, lock, (since - self._start) * 1e6, (end - since) * 1e6, timed_out)
+        with self._lock:
+            self._rows.append(row)
+
+    def frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(sorted(self._rows, key=lambda r: r[4]), columns=SPAN_COLUMNS)
+        threads = int(frame["thread_id"].max()) + 1 if len(frame) else 0
+        end = float((frame["start_us"] + frame["duration_us"]).max()) if len(frame) else 0.0
+        frame.attrs.update(
+            {"threads": threads, "elapsed_us": end, "timeouts": int(frame["timed_out"].sum()), "completed": None}
+        )
+        return frame
+
+
+def holds_overlap(frame: pd.DataFrame, lock: str) -> bool:
+    """Whether two spans holding `lock` overlap in time (a lock that works: never)."""
+    holds = frame[(frame["activity"] == "hold") & (frame["lock"] == lock)].sort_values("start_us")
+    ends = (holds["start_us"] + holds["duration_us"]).to_numpy()
+    return bool((holds["start_us"].to_numpy()[1:] < ends[:-1]).any())
+
+
+__all__ = [
+    "COUNTERS",
+    "SpanLog",
+    "cache_line_bytes",
+    "count",
+    "false_sharing",
+    "holds_overlap",
+    "lock_timeline",
+    "run_threads",
+    "switch_interval",
+    "throughput",
+    "two_locks",
+]

@@ -1,0 +1,200 @@
+//! `parlab._core`'s shared-data functions (`parlab_core::shared`); `parlab.shared` wraps them.
+//! Every run happens on Rust threads with the GIL released; this thread checks for Ctrl-C
+//! every tick and raises the core's stop flag, as `render` does.
+
+use std::ops::ControlFlow;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use parlab_core as core;
+use parlab_core::shared::{LockRun, LockSpan};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::to_py_err;
+
+/// Runs `job` with the GIL released; Ctrl-C raises its stop flag and is re-raised here.
+fn cancellable<T: Send>(
+    py: Python<'_>,
+    job: impl FnOnce(&AtomicBool) -> core::Result<T> + Send,
+) -> PyResult<T> {
+    let mut interrupt: Option<PyErr> = None;
+    let (outcome, _) = py.detach(|| {
+        core::workloads::run_cancellable(job, || match Python::attach(|py| py.check_signals()) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                interrupt = Some(err);
+                ControlFlow::Break(())
+            }
+        })
+    });
+    match interrupt {
+        Some(err) => Err(err),
+        None => outcome.map_err(to_py_err),
+    }
+}
+
+/// A count from Python (threads, rounds): negative values reach the core's range check by name.
+fn count(name: &'static str, value: i64) -> Result<usize, core::Error> {
+    usize::try_from(value)
+        .map_err(|_| core::Error::invalid(name, format!("must be at least 1, got {value}")))
+}
+
+fn positive(name: &'static str, value: i64) -> Result<u64, core::Error> {
+    u64::try_from(value)
+        .ok()
+        .filter(|&v| v > 0)
+        .ok_or_else(|| core::Error::invalid(name, format!("must be at least 1, got {value}")))
+}
+
+/// A duration given in `unit` seconds (1e-6 for µs, 1e-3 for ms), checked by name.
+fn duration(name: &'static str, value: f64, unit: f64) -> Result<Duration, core::Error> {
+    let seconds = value * unit;
+    if !(seconds.is_finite() && seconds >= 0.0) {
+        return Err(core::Error::invalid(
+            name,
+            format!("must be a number ≥ 0, got {value}"),
+        ));
+    }
+    if seconds > core::shared::MAX_WAIT.as_secs_f64() {
+        return Err(core::Error::invalid(
+            name,
+            format!(
+                "must be at most {} ms, got {value}",
+                core::shared::MAX_WAIT.as_millis()
+            ),
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// (thread_id, round, activity, lock, start_us, duration_us, timed_out)
+type SpanTuple = (usize, usize, &'static str, &'static str, f64, f64, bool);
+
+fn span_tuple(s: &LockSpan) -> SpanTuple {
+    (
+        s.thread_id,
+        s.round,
+        s.activity.name(),
+        s.lock,
+        s.start_us,
+        s.duration_us,
+        s.timed_out,
+    )
+}
+
+fn lock_run_dict<'py>(py: Python<'py>, run: &LockRun) -> PyResult<Bound<'py, PyDict>> {
+    let out = PyDict::new(py);
+    out.set_item("threads", run.threads)?;
+    out.set_item("rounds", run.rounds)?;
+    out.set_item(
+        "spans",
+        run.spans.iter().map(span_tuple).collect::<Vec<_>>(),
+    )?;
+    out.set_item("elapsed_us", run.elapsed_us)?;
+    out.set_item("timeouts", run.timeouts)?;
+    out.set_item("completed", run.completed)?;
+    Ok(out)
+}
+
+/// `threads` Rust threads each increment one shared counter `increments` times.
+#[pyfunction]
+fn shared_count<'py>(
+    py: Python<'py>,
+    counter: &str,
+    threads: i64,
+    increments: i64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let counter: core::shared::Counter = counter.parse().map_err(to_py_err)?;
+    let threads = count("threads", threads).map_err(to_py_err)?;
+    let increments = positive("increments", increments).map_err(to_py_err)?;
+    let run = cancellable(py, |stop| {
+        core::shared::count(counter, threads, increments, stop)
+    })?;
+    let out = PyDict::new(py);
+    out.set_item("counter", run.counter.name())?;
+    out.set_item("threads", run.threads)?;
+    out.set_item("increments", run.increments)?;
+    out.set_item("expected", run.expected())?;
+    out.set_item("total", run.total)?;
+    out.set_item("lost", run.lost())?;
+    out.set_item("elapsed_us", run.elapsed_us)?;
+    Ok(out)
+}
+
+/// `threads` threads each do `rounds` rounds of work, then wait for one lock and hold it.
+#[pyfunction]
+fn shared_lock_timeline<'py>(
+    py: Python<'py>,
+    threads: i64,
+    rounds: i64,
+    work_us: f64,
+    hold_us: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let threads = count("threads", threads).map_err(to_py_err)?;
+    let rounds = count("rounds", rounds).map_err(to_py_err)?;
+    let work = duration("work_us", work_us, 1e-6).map_err(to_py_err)?;
+    let hold = duration("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
+    let run = cancellable(py, |stop| {
+        core::shared::lock_timeline(threads, rounds, work, hold, stop)
+    })?;
+    lock_run_dict(py, &run)
+}
+
+/// Two threads take locks A and B in `order` ("opposite" or "same"), every wait timed out.
+#[pyfunction]
+fn shared_two_locks<'py>(
+    py: Python<'py>,
+    order: &str,
+    rounds: i64,
+    hold_us: f64,
+    timeout_ms: f64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let order: core::shared::LockOrder = order.parse().map_err(to_py_err)?;
+    let rounds = count("rounds", rounds).map_err(to_py_err)?;
+    let hold = duration("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
+    let timeout = duration("timeout_ms", timeout_ms, 1e-3).map_err(to_py_err)?;
+    let run = cancellable(py, |stop| {
+        core::shared::two_locks(order, rounds, hold, timeout, stop)
+    })?;
+    lock_run_dict(py, &run)
+}
+
+/// `threads` threads (≤ 8) each increment their own counter: in one cache line, or padded.
+#[pyfunction]
+fn shared_false_sharing<'py>(
+    py: Python<'py>,
+    padded: bool,
+    threads: i64,
+    increments: i64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let threads = count("threads", threads).map_err(to_py_err)?;
+    let increments = positive("increments", increments).map_err(to_py_err)?;
+    let run = cancellable(py, |stop| {
+        core::shared::false_sharing(padded, threads, increments, stop)
+    })?;
+    let out = PyDict::new(py);
+    out.set_item("padded", run.padded)?;
+    out.set_item("threads", run.threads)?;
+    out.set_item("increments", run.increments)?;
+    out.set_item("stride_bytes", run.stride_bytes)?;
+    out.set_item("totals", run.totals)?;
+    out.set_item("elapsed_us", run.elapsed_us)?;
+    Ok(out)
+}
+
+/// The CPU's cache line size in bytes, where the operating system says.
+#[pyfunction]
+fn cache_line_bytes() -> Option<usize> {
+    core::shared::cache_line_bytes()
+}
+
+/// Adds this file's functions to `parlab._core`.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(shared_count, m)?)?;
+    m.add_function(wrap_pyfunction!(shared_lock_timeline, m)?)?;
+    m.add_function(wrap_pyfunction!(shared_two_locks, m)?)?;
+    m.add_function(wrap_pyfunction!(shared_false_sharing, m)?)?;
+    m.add_function(wrap_pyfunction!(cache_line_bytes, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+"""Shared data (lesson 09): exact counters, locks that exclude, deadlocks that are detected and
+never hang, Ctrl-C that stops the Rust threads, and the plots. No timing is asserted."""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from parlab import plots, shared
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.mark.parametrize("counter", ["fetch-add", "mutex", "per-thread"])
+def test_correct_counters_are_exact(counter):
+    run = shared.count(counter, threads=3, increments=100_000)
+    assert (run["total"], run["expected"], run["lost"]) == (300_000, 300_000, 0)
+    assert run["counter"] == counter and run["elapsed_us"] > 0
+
+
+def test_the_racy_counter_never_gains():
+    run = shared.count("load-store", threads=2, increments=200_000)
+    assert 200_000 <= run["total"] <= 400_000 and run["lost"] == 400_000 - run["total"]
+
+
+@pytest.mark.parametrize(
+    ("call", "name"),
+    [
+        (lambda: shared.count("atomic"), "counter"),
+        (lambda: shared.count("mutex", threads=0), "threads"),
+        (lambda: shared.count("mutex", threads=65), "threads"),
+        (lambda: shared.count("mutex", increments=-1), "increments"),
+        (lambda: shared.count("mutex", increments=10**9), "increments"),
+        (lambda: shared.lock_timeline(rounds=0), "rounds"),
+        (lambda: shared.lock_timeline(hold_us=-1), "hold_us"),
+        (lambda: shared.lock_timeline(work_us=float("nan")), "work_us"),
+        (lambda: shared.lock_timeline(hold_us=1e9), "hold_us"),
+        (lambda: shared.two_locks("backwards"), "order"),
+        (lambda: shared.two_locks("same", timeout_ms=0), "timeout_ms"),
+        (lambda: shared.false_sharing(threads=9), "threads"),
+        (lambda: shared.false_sharing(repeats=0), "repeats"),
+        (lambda: shared.throughput(repeats=100), "repeats"),
+        (lambda: shared.run_threads(print, 0), "threads"),
+        (lambda: shared.switch_interval(0).__enter__(), "seconds"),
+    ],
+)
+def test_bad_arguments_name_the_parameter(call, name):
+    with pytest.raises(ValueError, match=f"^{name}: "):
+        call()
+
+
+def test_wrong_types_are_type_errors():
+    with pytest.raises(TypeError):
+        shared.count("mutex", threads="2")  # type: ignore[arg-type]
+
+
+def test_throughput_has_a_row_per_counter_and_thread_count():
+    frame = shared.throughput(counters=("mutex", "per-thread"), threads=(1, 2), increments=10_000, repeats=1)
+    assert list(zip(frame["threads"], frame["counter"], strict=True)) == [
+        (1, "mutex"),
+        (1, "per-thread"),
+        (2, "mutex"),
+        (2, "per-thread"),
+    ]
+    assert (frame["per_second"] > 0).all() and (frame["lost"] == 0).all()
+
+
+def test_the_lock_timeline_never_has_two_holders():
+    frame = shared.lock_timeline(threads=3, rounds=20, work_us=10, hold_us=30)
+    assert set(frame["activity"]) == {"work", "wait", "hold"}
+    assert (frame["activity"] == "hold").sum() == 60
+    assert not shared.holds_overlap(frame, "lock")
+    assert frame.attrs["completed"] == 60 and frame.attrs["timeouts"] == 0
+    holding = frame.loc[frame["activity"] == "hold", "duration_us"].sum()
+    assert frame.attrs["elapsed_us"] >= holding >= 60 * 30
+
+
+def test_opposite_lock_order_deadlocks_every_round_and_is_detected():
+    frame = shared.two_locks("opposite", rounds=2, hold_us=500, timeout_ms=200)
+    gave_up = frame[frame["timed_out"]]
+    assert set(gave_up["round"]) == {0, 1}
+    assert (gave_up["activity"] == "wait").all() and (gave_up["duration_us"] >= 200_000).all()
+    # Thread 0 gave up waiting for B (it held A), thread 1 for A.
+    assert all(lock == ("B" if t == 0 else "A") for t, lock in zip(gave_up["thread_id"], gave_up["lock"], strict=True))
+
+
+def test_the_same_lock_order_never_deadlocks():
+    frame = shared.two_locks("same", rounds=2, hold_us=500, timeout_ms=500)
+    assert frame.attrs["timeouts"] == 0 and frame.attrs["completed"] == 4
+    assert not shared.holds_overlap(frame, "A+B")
+
+
+def test_false_sharing_counts_each_threads_own_counter():
+    frame = shared.false_sharing(threads=2, increments=50_000, repeats=1).set_index("layout")
+    assert frame.loc["same line", "stride_bytes"] == 8 and frame.loc["padded", "stride_bytes"] == 128
+    assert all(totals == [50_000, 50_000] for totals in frame["totals"])
+    line = shared.cache_line_bytes()
+    assert line is None or 32 <= line <= 256
+
+
+def test_switch_interval_is_restored_even_on_error():
+    before = sys.getswitchinterval()
+    with pytest.raises(RuntimeError), shared.switch_interval(1e-6):
+        assert sys.getswitchinterval() == pytest.approx(1e-6)
+        raise RuntimeError("boom")
+    assert sys.getswitchinterval() == before
+
+
+def test_run_threads_returns_in_order_and_reraises():
+    results = shared.run_threads(lambda i, k: (i * k, threading.current_thread().name), 3, 10)
+    assert results == [(0, "parlab-0"), (10, "parlab-1"), (20, "parlab-2")]  # each on its own thread
+
+    def fail(i):
+        if i == 1:
+            raise KeyError("thread 1")
+        return i
+
+    with pytest.raises(KeyError, match="thread 1"):
+        shared.run_threads(fail, 2)
+    assert threading.active_count() == 1
+
+
+def test_span_log_records_python_threads():
+    log = shared.SpanLog()
+    lock = threading.Lock()
+
+    def hold(i):
+        t = log.now()
+        with lock:
+            log.add(i, "wait", "L", t)
+            t = log.now()
+            time.sleep(0.002)
+            log.add(i, "hold", "L", t)
+
+    shared.run_threads(hold, 3)
+    frame = log.frame()
+    assert len(frame) == 6 and frame.attrs["threads"] == 3 and not shared.holds_overlap(frame, "L")
+    with pytest.raises(ValueError, match=r"^activity: "):
+        log.add(0, "sleep", "L", log.now())
+
+
+def test_plots_draw_the_measurements(tmp_path):
+    counts = pd.DataFrame({"method": ["racy", "locked"], "expected": [100, 100], "total": [60, 100]})
+    fig = plots.lost_updates(counts, title="lost")
+    assert [t.get_text() for t in fig.axes[0].texts] == [" lost 40 of 100 (40%)", " none of 100 lost"]
+    tp = shared.throughput(counters=("mutex", "fetch-add"), threads=(1, 2), increments=10_000, repeats=1)
+    assert len(plots.throughput(tp).axes[0].lines) == 2
+    stuck = shared.two_locks("opposite", rounds=1, hold_us=500, timeout_ms=50)
+    fig = plots.lock_timeline(stuck, title="deadlock")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["work", "wait", "hold", "gave up"]
+    assert any(p.get_hatch() == "xx" for p in fig.axes[0].patches)  # the wait that gave up
+    fs = shared.false_sharing(threads=2, increments=10_000, repeats=1)
+    assert len(plots.false_sharing(fs).axes[0].patches) == 2
+    for name, figure in {"lock_timeline": fig, "false_sharing": plots.false_sharing(fs)}.items():
+        figure.savefig(tmp_path / f"{name}.png")
+    with pytest.raises(ValueError, match=r"^frame: "):
+        plots.lock_timeline(stuck.iloc[0:0])
+
+
+CHILD = textwrap.dedent(
+    """
+    import os
+    from parlab import shared
+    before = len(os.listdir("/proc/self/task"))
+    print("ready", flush=True)
+    try:
+        shared.count("mutex", threads=2, increments=100_000_000)  # tens of seconds
+    except KeyboardInterrupt:
+        print("interrupted", len(os.listdir("/proc/self/task")) - before, flush=True)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts threads in /proc")
+def test_sigint_stops_the_counting_threads():
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        time.sleep(0.5)
+        assert child.poll() is None, "the count ended on its own"
+        child.send_signal(signal.SIGINT)
+        line = child.stdout.readline().split()
+        assert child.wait(timeout=10) == 0
+    finally:
+        child.kill()
+    assert line == ["interrupted", "0"]
