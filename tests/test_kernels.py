@@ -12,6 +12,11 @@ VIEWS = [
     dict(width=37, height=23, max_iter=2000, viewport=(-0.7436438871, -0.7436438869, 0.1318259041, 0.1318259043)),
     dict(width=29, height=31, max_iter=10_000, viewport=(-0.8, -0.7, -0.05, 0.05)),
     dict(width=13, height=7, max_iter=1),
+    # Dominated by the period-3 and period-4 bulbs, and the antenna's tip (|c| ≈ 2): the
+    # periodicity shortcut and the SIMD engine's careful band.
+    dict(width=41, height=29, max_iter=3000, viewport=(-0.2, -0.05, 0.65, 0.85)),
+    dict(width=37, height=31, max_iter=3000, viewport=(-1.36, -1.26, -0.05, 0.05)),
+    dict(width=47, height=15, max_iter=2000, viewport=(-2.05, -1.95, -0.02, 0.02)),
 ]
 
 
@@ -83,3 +88,31 @@ def test_a_path_this_cpu_lacks_is_refused_by_name(kernel):
 def test_numpy_bool_is_a_flag():
     run = parlab.render(width=8, height=8, max_iter=10, interior_shortcut=np.bool_(True), threads=1)
     assert run.interior_shortcut is True
+
+
+def test_the_pure_python_loop_is_the_definition():
+    from parlab.kernels import python_counts
+
+    view = (-1.36, -1.26, -0.05, 0.05)
+    np.testing.assert_array_equal(python_counts(23, 11, 500, view), escape_counts(23, 11, 500, view))
+    np.testing.assert_array_equal(python_counts(23, 11, 500, view, row_step=4), escape_counts(23, 11, 500, view)[::4])
+
+
+def _cpuinfo(family: int, model: int, flags: str) -> str:
+    first = f"vendor_id\t: AuthenticAMD\ncpu family\t: {family}\nmodel\t\t: {model}\nmodel name\t: AMD EPYC\n"
+    return f"processor\t: 0\n{first}flags\t\t: fpu {flags}\n\nprocessor\t: 1\n"
+
+
+@pytest.mark.parametrize(
+    ("family", "model", "flags", "expected"),
+    [
+        (25, 1, "avx2 fma", "Zen 3, family 25 model 1 = 0x1; AVX2)"),
+        (25, 17, "avx2 avx512f", "Zen 4, family 25 model 17 = 0x11; AVX-512, AVX-512 as two 256-bit halves)"),
+        (26, 2, "avx2 avx512f", "Zen 5, family 26 model 2 = 0x2; AVX-512, AVX-512 full width"),
+    ],
+)
+def test_the_bench_names_the_cpu(family, model, flags, expected):
+    from parlab.bench import cpu_description
+
+    text = cpu_description(_cpuinfo(family, model, flags))
+    assert text.startswith("AMD EPYC (AuthenticAMD ") and expected in text, text

@@ -11,6 +11,26 @@ import numpy as np
 from parlab._core import DEFAULT_VIEWPORT
 
 
+def axis_point(i: int, n: int, lo: float, hi: float) -> float:
+    """The coordinate of pixel `i` of `n` on an axis from `lo` to `hi` (the core's pixel_to_point)."""
+    return (i / n) * (hi - lo) + lo
+
+
+def escape_count(cr: float, ci: float, max_iter: int) -> int:
+    """The pixel definition: the first i with |z|² > 4, else max_iter. No fused multiply-add:
+    each operation is rounded, as in the Rust core (`bench.py` compiles this same function
+    with numba)."""
+    zr = zi = 0.0
+    for i in range(max_iter):
+        zr2 = zr * zr
+        zi2 = zi * zi
+        if zr2 + zi2 > 4.0:
+            return i
+        zi = (2.0 * zr) * zi + ci
+        zr = (zr2 - zi2) + cr
+    return max_iter
+
+
 def python_counts(width: int, height: int, max_iter: int, viewport=DEFAULT_VIEWPORT, row_step: int = 1) -> np.ndarray:
     """Pure Python, one pixel at a time. It is slow: `row_step=k` renders only every k-th
     row (a fair sample of the image: k times less work), returned as a smaller array."""
@@ -18,19 +38,9 @@ def python_counts(width: int, height: int, max_iter: int, viewport=DEFAULT_VIEWP
     ys = range(0, height, row_step)
     out = np.zeros((len(ys), width), dtype=np.uint32)
     for row, y in enumerate(ys):
-        ci = (y / height) * (im_max - im_min) + im_min
+        ci = axis_point(y, height, im_min, im_max)
         for x in range(width):
-            cr = (x / width) * (re_max - re_min) + re_min
-            zr = zi = 0.0
-            count = max_iter
-            for i in range(max_iter):
-                zr2, zi2 = zr * zr, zi * zi
-                if zr2 + zi2 > 4.0:
-                    count = i
-                    break
-                zi = (2.0 * zr) * zi + ci
-                zr = (zr2 - zi2) + cr
-            out[row, x] = count
+            out[row, x] = escape_count(axis_point(x, width, re_min, re_max), ci, max_iter)
     return out
 
 

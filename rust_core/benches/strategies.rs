@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use parlab_core::{render, render_tile, tile_grid, Kernel, RenderConfig, Strategy, Tile};
+use parlab_core::{render, render_tile, tile_grid, Kernel, RenderConfig, Strategy, Tile, Viewport};
 
 /// `tiles` of `config` through the scalar kernel on this thread: no threads, no records,
 /// no channel. Returns the iterations, so the work cannot be optimised away.
@@ -104,5 +104,39 @@ fn kernels(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, strategies, recording, kernels);
+/// The periodicity shortcut per view, best kernel at 2 threads, brute force against
+/// `+shortcut`: the seed view, views dominated by the period-3 and period-4 bulbs and the
+/// period-3 bulb on the antenna, and an interior-only view (the ceiling's).
+fn views(c: &mut Criterion) {
+    let mut group = c.benchmark_group("views_400x300");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3));
+    let views = [
+        ("seed", Viewport::default()),
+        ("period3", Viewport::new(-0.2, -0.05, 0.65, 0.85)),
+        ("period4", Viewport::new(-1.36, -1.26, -0.05, 0.05)),
+        ("antenna3", Viewport::new(-1.78, -1.74, -0.015, 0.015)),
+        ("interior", Viewport::new(-0.15, 0.1, -0.12, 0.12)),
+    ];
+    for (name, viewport) in views {
+        for shortcut in [false, true] {
+            let config = RenderConfig {
+                width: 400,
+                height: 300,
+                viewport,
+                interior_shortcut: shortcut,
+                threads: Some(2),
+                ..RenderConfig::default()
+            };
+            let label = if shortcut { "shortcut" } else { "brute" };
+            group.bench_with_input(BenchmarkId::new(name, label), &config, |b, config| {
+                b.iter(|| black_box(render(config).unwrap()))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, strategies, recording, kernels, views);
 criterion_main!(benches);

@@ -13,7 +13,7 @@ fn views() -> Vec<RenderConfig> {
     let whole = [-2.5, 1.0, -1.0, 1.0];
     let seahorse = [-0.7436438871, -0.7436438869, 0.1318259041, 0.1318259043];
     #[rustfmt::skip]
-    let table: [(usize, usize, usize, usize, u32, [f64; 4]); 15] = [
+    let table: [(usize, usize, usize, usize, u32, [f64; 4]); 21] = [
         (120, 90, 16, 16, 200, whole),
         (103, 57, 20, 13, 300, whole),
         (9, 5, 64, 64, 50, whole),
@@ -33,6 +33,15 @@ fn views() -> Vec<RenderConfig> {
         (17, 9, 4, 4, 1000, [1e150, 1e300, -1e300, 1e300]),
         // Subnormal imaginary parts.
         (23, 11, 5, 5, 1000, [-1e-300, 1e-300, -5e-324, 5e-324]),
+        // Views dominated by other bulbs (periods 3, 4 and 3 on the antenna), for the
+        // periodicity shortcut, and a deep zoom on a period-3 bulb's rim.
+        (41, 29, 9, 7, 3_000, [-0.2, -0.05, 0.65, 0.85]),
+        (37, 31, 8, 8, 3_000, [-1.36, -1.26, -0.05, 0.05]),
+        (33, 21, 7, 7, 3_000, [-1.78, -1.74, -0.015, 0.015]),
+        (29, 23, 6, 6, 20_000, [-0.12, -0.1199999999, 0.649, 0.6490000001]),
+        // The antenna's tip and the |c| = 2 circle: the careful band of the SIMD engine.
+        (47, 15, 8, 8, 2_000, [-2.05, -1.95, -0.02, 0.02]),
+        (31, 31, 9, 9, 500, [1.3, 1.5, 1.3, 1.5]),
     ];
     table
         .into_iter()
@@ -194,6 +203,59 @@ fn an_unsupported_kernel_is_refused_by_name() {
         match render(&with(&views()[0], kernel, false)) {
             Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, "kernel"),
             other => panic!("{kernel}: {other:?}"),
+        }
+    }
+}
+
+/// A small xorshift generator: the random views are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+#[test]
+fn random_views_give_the_definition_with_every_kernel() {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let stop = AtomicBool::new(false);
+    for _ in 0..60 {
+        // Centres around the set, zooms from the whole set to 10⁻¹³, odd sizes.
+        let (x, y) = (-2.2 + 2.8 * rng.next(), -1.2 + 2.4 * rng.next());
+        let half = 1.5 * 10f64.powf(-13.0 * rng.next());
+        let view = Viewport::new(x - half, x + half, y - 0.7 * half, y + 0.7 * half);
+        let (width, height) = (
+            5 + (30.0 * rng.next()) as usize,
+            3 + (20.0 * rng.next()) as usize,
+        );
+        let max_iter = [1, 2, 9, 100, 1000, 4000][(6.0 * rng.next()) as usize];
+        let tile = tile_grid(width, height, width, height)[0];
+        let frame = Frame {
+            view,
+            width,
+            height,
+            max_iter,
+        };
+        let expected: Vec<u32> = (0..height)
+            .flat_map(|py| (0..width).map(move |px| (px, py)))
+            .map(|(px, py)| {
+                let (cr, ci) = pixel_to_point(&frame, px, py);
+                escape_time(cr, ci, max_iter)
+            })
+            .collect();
+        for kernel in Kernel::available() {
+            for shortcut in [false, true] {
+                let mut out = Vec::new();
+                render_tile_with(kernel, shortcut, &frame, &tile, &stop, &mut out).unwrap();
+                assert!(
+                    out == expected,
+                    "{kernel} {shortcut} {view:?} {width}×{height} {max_iter}"
+                );
+            }
         }
     }
 }

@@ -7,6 +7,38 @@
 //! slowly and a rounding error could matter, so both tests keep a 1 % margin inside:
 //! a shortcut point is one the full iteration gives `max_iter` for, whatever `max_iter`.
 
+/// The definition's count (as [`crate::mandelbrot::escape_time`]), which stops early,
+/// with `max_iter`, once the orbit repeats a saved point exactly (Brent: the point is
+/// saved after 1, 2, 4, … steps). Equal values mean every later step repeats steps whose
+/// checks passed, so the orbit never escapes: exact for every `max_iter`.
+pub fn escape_time_periodic(cr: f64, ci: f64, max_iter: u32) -> u32 {
+    periodic_orbit(cr, ci, max_iter).0
+}
+
+/// The count of [`escape_time_periodic`] and the steps it took to know it.
+fn periodic_orbit(cr: f64, ci: f64, max_iter: u32) -> (u32, u32) {
+    let (mut zr, mut zi) = (0.0f64, 0.0f64);
+    let (mut pr, mut pi) = (0.0f64, 0.0f64);
+    let (mut since, mut limit) = (0u32, 1u32);
+    for i in 0..max_iter {
+        let (zr2, zi2) = (zr * zr, zi * zi);
+        if zr2 + zi2 > 4.0 {
+            return (i, i);
+        }
+        zi = (2.0 * zr) * zi + ci;
+        zr = (zr2 - zi2) + cr;
+        if zr == pr && zi == pi {
+            return (max_iter, i + 1);
+        }
+        since += 1;
+        if since == limit {
+            (pr, pi, since) = (zr, zi, 0);
+            limit = limit.saturating_mul(2);
+        }
+    }
+    (max_iter, max_iter)
+}
+
 /// How far inside (as a multiplier modulus) a point must be to be shortcut.
 const MARGIN: f64 = 0.99;
 
@@ -52,6 +84,41 @@ fn in_main_cardioid(cr: f64, ci: f64) -> bool {
 mod tests {
     use super::*;
     use crate::mandelbrot::escape_time;
+
+    #[test]
+    fn periodicity_gives_the_definition_on_a_grid() {
+        // Periods 1, 2, 3, 4 (bulbs and the antenna), boundaries and the outside.
+        for max_iter in [1, 2, 7, 100, 5_000] {
+            for y in 0..61 {
+                for x in 0..91 {
+                    let (cr, ci) = (-2.1 + x as f64 * 0.0271, -1.2 + y as f64 * 0.04);
+                    assert_eq!(
+                        escape_time_periodic(cr, ci, max_iter),
+                        escape_time(cr, ci, max_iter),
+                        "({cr}, {ci}) max_iter {max_iter}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn periodicity_stops_early_inside() {
+        // Centres of the period-1, 2, 3 (both kinds) and 4 bulbs: exact cycles long
+        // before max_iter.
+        let max_iter = 100_000_000;
+        for c in [
+            (-0.1, 0.1),
+            (-1.0, 0.05),
+            (-0.1226, 0.7449),
+            (-1.7549, 0.0),
+            (-1.3107, 0.0),
+        ] {
+            let (count, steps) = periodic_orbit(c.0, c.1, max_iter);
+            assert_eq!(count, max_iter, "{c:?}");
+            assert!(steps < 10_000, "{c:?}: {steps} steps");
+        }
+    }
 
     #[test]
     fn known_points() {

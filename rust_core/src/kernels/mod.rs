@@ -19,10 +19,10 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::AtomicBool;
 
-pub use interior::is_interior;
+pub use interior::{escape_time_periodic, is_interior};
 
 use crate::error::{Error, Result};
-use crate::mandelbrot::{escape_time, render_tile as render_tile_scalar, render_tile_by, Frame};
+use crate::mandelbrot::{render_tile as render_tile_scalar, render_tile_by, Frame};
 use crate::tiles::Tile;
 
 /// A kernel to render tiles with: a request (`Auto`, `Simd`) or one concrete path.
@@ -147,7 +147,9 @@ impl FromStr for Kernel {
 /// Renders one tile of `frame` with `kernel` into `out` (row-major, `tile.w × tile.h`) and
 /// returns the sum of its escape counts, exactly as [`render_tile_scalar`] would. With
 /// `interior_shortcut`, points of the main cardioid and the period-2 bulb (which never
-/// escape) get `max_iter` without iterating. Returns `Err(Cancelled)` soon after `stop`.
+/// escape) get `max_iter` without iterating, and orbits that repeat exactly in floating
+/// point (periodic, so they never escape) stop early with `max_iter`. Returns
+/// `Err(Cancelled)` soon after `stop`.
 pub fn render_tile_with(
     kernel: Kernel,
     interior_shortcut: bool,
@@ -189,7 +191,7 @@ fn scalar_with_shortcut(
         if is_interior(cr, ci) {
             max_iter
         } else {
-            escape_time(cr, ci, max_iter)
+            escape_time_periodic(cr, ci, max_iter)
         }
     })
 }

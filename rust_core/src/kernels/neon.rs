@@ -39,6 +39,16 @@ impl Lanes for Neon {
         let m = vcgtq_f64(self.0, o.0);
         (vgetq_lane_u64::<0>(m) & 1 | (vgetq_lane_u64::<1>(m) & 1) << 1) as u32
     }
+    #[inline(always)]
+    unsafe fn not_le_bits(self, o: Self) -> u32 {
+        let m = vcleq_f64(self.0, o.0); // all ones where ≤ (false for NaN)
+        (!vgetq_lane_u64::<0>(m) & 1 | (!vgetq_lane_u64::<1>(m) & 1) << 1) as u32
+    }
+    #[inline(always)]
+    unsafe fn eq_bits(self, o: Self) -> u32 {
+        let m = vceqq_f64(self.0, o.0);
+        (vgetq_lane_u64::<0>(m) & 1 | (vgetq_lane_u64::<1>(m) & 1) << 1) as u32
+    }
 }
 
 /// # Safety

@@ -36,6 +36,15 @@ impl Lanes for Portable {
     unsafe fn gt_bits(self, o: Self) -> u32 {
         (0..4).fold(0, |bits, k| bits | (u32::from(self.0[k] > o.0[k]) << k))
     }
+    #[inline(always)]
+    #[allow(clippy::neg_cmp_op_on_partial_ord)] // `!(x <= y)` is true for NaN, `x > y` is not
+    unsafe fn not_le_bits(self, o: Self) -> u32 {
+        (0..4).fold(0, |bits, k| bits | (u32::from(!(self.0[k] <= o.0[k])) << k))
+    }
+    #[inline(always)]
+    unsafe fn eq_bits(self, o: Self) -> u32 {
+        (0..4).fold(0, |bits, k| bits | (u32::from(self.0[k] == o.0[k]) << k))
+    }
 }
 
 pub(super) fn render_portable(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {

@@ -38,6 +38,14 @@ impl Lanes for Avx512 {
     unsafe fn gt_bits(self, o: Self) -> u32 {
         u32::from(_mm512_cmp_pd_mask::<_CMP_GT_OQ>(self.0, o.0))
     }
+    #[inline(always)]
+    unsafe fn not_le_bits(self, o: Self) -> u32 {
+        u32::from(_mm512_cmp_pd_mask::<_CMP_NLE_UQ>(self.0, o.0))
+    }
+    #[inline(always)]
+    unsafe fn eq_bits(self, o: Self) -> u32 {
+        u32::from(_mm512_cmp_pd_mask::<_CMP_EQ_OQ>(self.0, o.0))
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -70,6 +78,14 @@ impl Lanes for Avx2 {
     #[inline(always)]
     unsafe fn gt_bits(self, o: Self) -> u32 {
         _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_GT_OQ>(self.0, o.0)) as u32
+    }
+    #[inline(always)]
+    unsafe fn not_le_bits(self, o: Self) -> u32 {
+        _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NLE_UQ>(self.0, o.0)) as u32
+    }
+    #[inline(always)]
+    unsafe fn eq_bits(self, o: Self) -> u32 {
+        _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_EQ_OQ>(self.0, o.0)) as u32
     }
 }
 
