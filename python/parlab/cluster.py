@@ -426,6 +426,12 @@ def _build_run(image, grid, keys, entries, workers, start_s, end_s, kernels, cli
         threads += [-1] * (workers[worker] - len(threads))  # threads that ran nothing
         lanes += [(worker, t) for t in threads]
     rank = {lane: i for i, lane in enumerate(lanes) if lane[1] != -1}
+    # The stream's times are the workers' clocks as the scheduler corrects them (from
+    # heartbeats), which can stray by a few ms from the client's on a busy machine: the run
+    # spans whichever is wider, so that every task lies inside it.
+    stamps = [ss for entry in entries for ss in entry["startstops"]]
+    start_s = min([start_s, *(ss["start"] for ss in stamps)])
+    end_s = max([end_s, *(ss["stop"] for ss in stamps)])
 
     def us(t: float) -> float:
         return (t - start_s) * 1e6
