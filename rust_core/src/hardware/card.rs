@@ -6,10 +6,17 @@ use super::HardwareInfo;
 use crate::display::evcxr_show;
 
 impl HardwareInfo {
+    /// The CPUs this process's threads may run on (its affinity mask, else all online),
+    /// whatever its quota: the hard ceiling of a speedup, even over a burst shorter than
+    /// the quota's period.
+    pub fn runnable_cpus(&self) -> usize {
+        self.affinity_cpus.unwrap_or(self.logical_cpus).max(1)
+    }
+
     /// The ceiling a speedup curve can reach here: the CPUs this process may use, within
     /// its quota (a quota of 2.5 CPUs caps speedup at 2.5×), and never below 1.
     pub fn max_speedup(&self) -> f64 {
-        let cpus = self.affinity_cpus.unwrap_or(self.logical_cpus) as f64;
+        let cpus = self.runnable_cpus() as f64;
         self.cpu_quota.map_or(cpus, |q| cpus.min(q)).max(1.0)
     }
 
