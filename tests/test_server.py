@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import contextlib
 import glob
 import json
 import os
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlencode
@@ -332,33 +334,12 @@ def test_the_demo_page_and_its_files(lab_client):
 
 def test_the_cli_starts_serves_and_stops_on_sigint():
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "parlab", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, process.stdout.read()
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/api/compute/health", timeout=5)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the server did not start within 60 s"
-                time.sleep(0.05)
-        assert health.json()["status"] == "ok"
-        assert httpx.get(f"http://127.0.0.1:{port}/api/compute/concurrent?{SEED_QUERY}").json()["success"]
+    with cli_server("--port", str(port)) as (process, base):
+        assert base == f"http://127.0.0.1:{port}"
+        assert httpx.get(base + "/api/compute/health", timeout=30).json()["status"] == "ok"
+        assert httpx.get(f"{base}/api/compute/concurrent?{SEED_QUERY}").json()["success"]
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        output = process.stdout.read()
-        process.stdout.close()
-    assert f"http://127.0.0.1:{port}/" in output
     with socket.socket() as sock:  # the port is free again
         sock.bind(("127.0.0.1", port))
 
@@ -598,55 +579,56 @@ def test_pages_have_a_concurrency_limit_and_stream_their_body():
 # --- parlab serve (issue 16 §5, §9) ------------------------------------------------------------
 
 
-def start_cli(*args):
-    """`python -m parlab serve --port 0 ...`, and the URL it printed."""
+@contextlib.contextmanager
+def cli_server(*args):
+    """`python -m parlab serve ...` (on port 0 unless `args` say otherwise), and the URL it
+    printed once listening; killed at the end if it is still running."""
+    if "--port" not in args:
+        args = ("--port", "0", *args)
     process = subprocess.Popen(
-        [sys.executable, "-m", "parlab", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "parlab", "serve", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    line = process.stdout.readline()
-    base = line.split()[3].rstrip("/") if line.startswith("parlab lab server: http://127.0.0.1:") else None
-    if base is None or base.endswith(":0"):  # never leave it running
-        process.kill()
-        process.wait()
-        pytest.fail(f"parlab serve printed {line!r}, not the port it got")
-    return process, base
-
-
-def test_port_0_prints_the_port_it_got():
-    process, base = start_cli()
     try:
-        assert httpx.get(base + "/api/compute/health", timeout=30).json()["status"] == "ok"
+        line = process.stdout.readline()
+        if not line.startswith("parlab lab server: http://127.0.0.1:") or line.split()[3].endswith(":0/"):
+            pytest.fail(f"parlab serve printed {line!r}, not the port it got")
+        yield process, line.split()[3].rstrip("/")
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
         process.stdout.close()
 
 
+def test_port_0_prints_the_port_it_got():
+    with cli_server() as (process, base):
+        assert httpx.get(base + "/api/compute/health", timeout=30).json()["status"] == "ok"
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+
+
 def test_sigint_cancels_running_renders_and_answers_their_clients():
-    process, base = start_cli("--max-renders", "4")
     answers = []
 
-    def request(path):
+    def request(base, path):
         try:
             answers.append(httpx.get(base + path, timeout=120))
         except httpx.HTTPError as error:
             answers.append(error)
 
-    def stream():
+    def stream(base):
         try:
             with httpx.stream("GET", base + url("concurrent/stream", **LONG), timeout=120) as response:
                 answers.append([name for name, _ in events(response.iter_lines())])
         except httpx.HTTPError as error:
             answers.append(error)
 
-    import threading
-
-    clients = [threading.Thread(target=request, args=(url("concurrent", **LONG),)) for _ in range(2)]
-    clients.append(threading.Thread(target=stream))
-    try:
+    with cli_server("--max-renders", "4") as (process, base):
+        clients = [threading.Thread(target=request, args=(base, url("concurrent", **LONG))) for _ in range(2)]
+        clients.append(threading.Thread(target=stream, args=(base,)))
         for client in clients:
             client.start()
         deadline = time.monotonic() + 60
@@ -661,12 +643,7 @@ def test_sigint_cancels_running_renders_and_answers_their_clients():
         stopped = time.monotonic() - interrupted
         for client in clients:
             client.join(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         output = process.stdout.read()
-        process.stdout.close()
     print(f"parlab serve stopped {stopped * 1e3:.0f} ms after SIGINT, with 3 renders running")
     json_answers = [a for a in answers if isinstance(a, httpx.Response)]
     assert len(json_answers) == 2, (answers, output)

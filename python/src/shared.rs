@@ -4,7 +4,6 @@
 
 use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use parlab_core as core;
 use parlab_core::shared::{LockRun, LockSpan};
@@ -45,27 +44,6 @@ fn positive(name: &'static str, value: i64) -> Result<u64, core::Error> {
         .ok()
         .filter(|&v| v > 0)
         .ok_or_else(|| core::Error::invalid(name, format!("must be at least 1, got {value}")))
-}
-
-/// A duration given in `unit` seconds (1e-6 for µs, 1e-3 for ms), checked by name.
-fn duration(name: &'static str, value: f64, unit: f64) -> Result<Duration, core::Error> {
-    let seconds = value * unit;
-    if !(seconds.is_finite() && seconds >= 0.0) {
-        return Err(core::Error::invalid(
-            name,
-            format!("must be a number ≥ 0, got {value}"),
-        ));
-    }
-    if seconds > core::shared::MAX_WAIT.as_secs_f64() {
-        return Err(core::Error::invalid(
-            name,
-            format!(
-                "must be at most {} ms, got {value}",
-                core::shared::MAX_WAIT.as_millis()
-            ),
-        ));
-    }
-    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// (thread_id, round, activity, lock, start_us, duration_us, timed_out)
@@ -133,8 +111,8 @@ fn shared_lock_timeline<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let threads = count("threads", threads).map_err(to_py_err)?;
     let rounds = count("rounds", rounds).map_err(to_py_err)?;
-    let work = duration("work_us", work_us, 1e-6).map_err(to_py_err)?;
-    let hold = duration("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
+    let work = core::shared::wait_in("work_us", work_us, 1e-6).map_err(to_py_err)?;
+    let hold = core::shared::wait_in("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
         core::shared::lock_timeline(threads, rounds, work, hold, stop)
     })?;
@@ -152,8 +130,8 @@ fn shared_two_locks<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let order: core::shared::LockOrder = order.parse().map_err(to_py_err)?;
     let rounds = count("rounds", rounds).map_err(to_py_err)?;
-    let hold = duration("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
-    let timeout = duration("timeout_ms", timeout_ms, 1e-3).map_err(to_py_err)?;
+    let hold = core::shared::wait_in("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
+    let timeout = core::shared::wait_in("timeout_ms", timeout_ms, 1e-3).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
         core::shared::two_locks(order, rounds, hold, timeout, stop)
     })?;

@@ -762,6 +762,21 @@ fn check_wait(name: &'static str, d: Duration) -> Result<()> {
     }
 }
 
+/// A wait given as `value` units of `unit` seconds (1e-6 for µs, 1e-3 for ms), as a caller
+/// outside Rust gives it (any float), as a [`Duration`]: an error naming `name`, in the
+/// caller's units, for NaN, a negative value or more than [`MAX_WAIT`].
+pub fn wait_in(name: &'static str, value: f64, unit: f64) -> Result<Duration> {
+    let wait = Duration::try_from_secs_f64(value * unit)
+        .map_err(|_| Error::invalid(name, format!("must be a number ≥ 0, got {value}")))?;
+    if wait > MAX_WAIT {
+        return Err(Error::invalid(
+            name,
+            format!("must be at most {} ms, got {value}", MAX_WAIT.as_millis()),
+        ));
+    }
+    Ok(wait)
+}
+
 fn check_bins(bins: usize) -> Result<()> {
     if (1..=1 << 20).contains(&bins) {
         Ok(())

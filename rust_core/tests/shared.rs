@@ -206,3 +206,19 @@ fn the_lock_timeline_draws_every_activity() {
         assert!(svg.as_svg().contains(text), "{text}");
     }
 }
+
+#[test]
+fn a_wait_from_outside_rust_is_checked_in_its_units() {
+    assert_eq!(
+        wait_in("hold_us", 50.0, 1e-6).unwrap(),
+        Duration::from_micros(50)
+    );
+    assert_eq!(wait_in("timeout_ms", 0.0, 1e-3).unwrap(), Duration::ZERO);
+    for bad in [-1.0, f64::NAN, f64::INFINITY, 3e6, 1e300] {
+        let err = wait_in("hold_us", bad, 1e-6).unwrap_err().to_string();
+        assert!(
+            err.contains("hold_us") && err.contains(&bad.to_string()),
+            "{err}"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 //! idle time. Bars are shaded by their work (for tiles: mean iterations per pixel) on one
 //! scale for every panel, explained by a colour bar under the chart.
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -134,80 +135,125 @@ fn draw(panels: &[Panel], shading: Option<&str>) -> Result<Chart> {
     Ok(Chart { svg })
 }
 
+/// A chart of `lanes` rows over 0..`end_ms`, lane 0 on top, with its time axis and a name
+/// per row (`"thread 0"`, …). Bars placed with [`Lanes::bar`] are at least [`MIN_BAR_PX`]
+/// wide. Both timelines (tiles and spans here, locks in `locks.rs`) draw on one.
+pub(super) struct Lanes<'a, 'b> {
+    pub chart: ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    lanes: usize,
+    /// Milliseconds per pixel of the plotting area.
+    ms_per_px: f64,
+}
+
+impl<'a, 'b> Lanes<'a, 'b> {
+    pub fn new(
+        area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+        title: &str,
+        end_ms: f64,
+        lanes: usize,
+        lane_name: &str,
+    ) -> Result<Self> {
+        let lanes = lanes.max(1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 18))
+            .margin(8)
+            .x_label_area_size(42)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..end_ms, 0.0..lanes as f64)
+            .map_err(drawing)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc("time since the start (ms)")
+            .x_label_formatter(&|ms| short_ms(*ms))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 14))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(drawing)?;
+        let plot_px = chart.plotting_area().dim_in_pixel().0.max(1) as f64;
+        let lanes = Self {
+            chart,
+            lanes,
+            ms_per_px: end_ms / plot_px,
+        };
+        let label_style = ("sans-serif", 14)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        for lane in 0..lanes.lanes {
+            // backend_coord is in pixels of the whole image; `area` counts from its own corner.
+            let (x, y) = lanes.chart.backend_coord(&(0.0, lanes.row(lane) + 0.5));
+            let (x0, y0) = area.get_base_pixel();
+            area.draw(&Text::new(
+                format!("{lane_name} {lane}"),
+                (x - x0 - 8, y - y0),
+                label_style.clone(),
+            ))
+            .map_err(drawing)?;
+        }
+        Ok(lanes)
+    }
+
+    /// The bottom of `lane`'s band [row, row + 1) on the y axis.
+    pub fn row(&self, lane: usize) -> f64 {
+        (self.lanes - 1 - lane.min(self.lanes - 1)) as f64
+    }
+
+    /// A bar from `x0` to `x1` ms in `lane`, `inset` from the band's edges, widened to
+    /// [`MIN_BAR_PX`] if shorter.
+    pub fn bar(&self, lane: usize, x0: f64, x1: f64, inset: f64) -> [(f64, f64); 2] {
+        let y = self.row(lane);
+        let x1 = x1.max(x0 + MIN_BAR_PX * self.ms_per_px);
+        [(x0, y + inset), (x1, y + 1.0 - inset)]
+    }
+
+    /// How many pixels `ms` milliseconds cover.
+    pub fn px(&self, ms: f64) -> f64 {
+        ms / self.ms_per_px
+    }
+}
+
 fn draw_panel(
     area: &DrawingArea<SVGBackend, Shift>,
     panel: &Panel,
     end_us: f64,
     max_work: Option<f64>,
 ) -> Result<()> {
-    let lanes = panel.lanes.max(1);
     let end_ms = (end_us / 1e3).max(1e-3) * 1.02;
-    let label_style = ("sans-serif", 14)
-        .into_font()
-        .color(&BLACK)
-        .pos(Pos::new(HPos::Right, VPos::Center));
-    let mut chart = ChartBuilder::on(area)
-        .caption(&panel.title, ("sans-serif", 18))
-        .margin(8)
-        .x_label_area_size(42)
-        .y_label_area_size(80)
-        .build_cartesian_2d(0.0..end_ms, 0.0..lanes as f64)
-        .map_err(drawing)?;
-    chart
-        .configure_mesh()
-        .disable_y_mesh()
-        .y_labels(0)
-        .x_desc("time since the start (ms)")
-        .x_label_formatter(&|ms| short_ms(*ms))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 14))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(drawing)?;
-    // Lane 0 is drawn at the top, in the band [row, row + 1) of the y axis.
-    let row = |lane: usize| (lanes - 1 - lane.min(lanes - 1)) as f64;
-    // The shortest bar in milliseconds that still covers MIN_BAR_PX pixels.
-    let plot_px = chart.plotting_area().dim_in_pixel().0.max(1) as f64;
-    let min_ms = end_ms * MIN_BAR_PX / plot_px;
-    let bar = |s: &Span| {
-        let x0 = s.start_us / 1e3;
-        let x1 = (s.end_us() / 1e3).max(x0 + min_ms);
-        [(x0, row(s.worker) + 0.12), (x1, row(s.worker) + 0.88)]
-    };
-    chart
-        .draw_series(panel.spans.iter().map(|s| {
+    let mut lanes = Lanes::new(area, &panel.title, end_ms, panel.lanes, &panel.lane_name)?;
+    let bars: Vec<_> = (panel.spans.iter())
+        .map(|s| lanes.bar(s.worker, s.start_us / 1e3, s.end_us() / 1e3, 0.12))
+        .collect();
+    lanes
+        .chart
+        .draw_series(panel.spans.iter().zip(&bars).map(|(s, &rect)| {
             let color = match max_work {
                 Some(max) => work_color(s.work / max),
                 None => palette(s.worker),
             };
-            Rectangle::new(bar(s), color.filled())
+            Rectangle::new(rect, color.filled())
         }))
         .map_err(drawing)?;
-    for lane in 0..lanes {
-        // backend_coord is in pixels of the whole image; `area` counts from its own corner.
-        let (x, y) = chart.backend_coord(&(0.0, row(lane) + 0.5));
-        let (x0, y0) = area.get_base_pixel();
-        area.draw(&Text::new(
-            format!("{} {lane}", panel.lane_name),
-            (x - x0 - 8, y - y0),
-            label_style.clone(),
-        ))
-        .map_err(drawing)?;
-    }
     // A hairline between wide bars, so that neighbouring tiles of one thread stay apart.
     let edge = ShapeStyle {
         color: WHITE.mix(0.8),
         filled: false,
         stroke_width: 1,
     };
-    let wide = |s: &&Span| s.duration_us / 1e3 >= end_ms * EDGE_MIN_PX / plot_px;
-    chart
+    let wide: Vec<bool> = panel
+        .spans
+        .iter()
+        .map(|s| lanes.px(s.duration_us / 1e3) >= EDGE_MIN_PX)
+        .collect();
+    lanes
+        .chart
         .draw_series(
-            panel
-                .spans
-                .iter()
-                .filter(wide)
-                .map(|s| Rectangle::new(bar(s), edge)),
+            bars.iter()
+                .zip(wide)
+                .filter(|(_, wide)| *wide)
+                .map(|(&rect, _)| Rectangle::new(rect, edge)),
         )
         .map_err(drawing)?;
     Ok(())

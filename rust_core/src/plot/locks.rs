@@ -1,8 +1,8 @@
 //! The lock timeline of the shared-data lesson: per thread, working, waiting and holding.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::gantt::Lanes;
 use super::{drawing, Chart};
 use crate::error::Result;
 use crate::shared::{Activity, LockRun};
@@ -19,72 +19,44 @@ fn color(activity: Activity) -> RGBColor {
 /// One row per thread: grey work, orange-red waiting for a lock, blue holding it. A wait
 /// that gave up (timed out) ends in a black bar; a row above the chart names the colours.
 pub fn lock_timeline(title: &str, run: &LockRun) -> Result<Chart> {
-    let lanes = run.threads.max(1);
+    let rows = run.threads.max(1) as u32;
     let end_ms = (run.elapsed_us / 1e3).max(1e-3) * 1.02;
     let mut svg = String::new();
     {
-        let root =
-            SVGBackend::with_string(&mut svg, (900, 150 + 34 * lanes as u32)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (900, 150 + 34 * rows)).into_drawing_area();
         root.fill(&WHITE).map_err(drawing)?;
         let (legend, body) = root.split_vertically(30);
         draw_legend(&legend)?;
-        let mut chart = ChartBuilder::on(&body)
-            .caption(title, ("sans-serif", 20))
-            .margin(8)
-            .x_label_area_size(32)
-            .y_label_area_size(80)
-            .build_cartesian_2d(0.0..end_ms, 0.0..lanes as f64)
-            .map_err(drawing)?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .y_labels(0)
-            .x_desc("time since the start (ms)")
-            .label_style(("sans-serif", 14))
-            .light_line_style(WHITE.mix(0.0))
-            .draw()
-            .map_err(drawing)?;
-        let row = |lane: usize| (lanes - 1 - lane.min(lanes - 1)) as f64;
+        let mut lanes = Lanes::new(&body, title, end_ms, run.threads, "thread")?;
         for activity in [Activity::Work, Activity::Wait, Activity::Hold] {
-            chart
+            let bars: Vec<_> = (run.spans.iter())
+                .filter(|s| s.activity == activity)
+                .map(|s| lanes.bar(s.thread_id, s.start_us / 1e3, s.end_us() / 1e3, 0.15))
+                .collect();
+            lanes
+                .chart
                 .draw_series(
-                    run.spans
-                        .iter()
-                        .filter(|s| s.activity == activity)
-                        .map(|s| {
-                            let (x0, x1) = (s.start_us / 1e3, s.end_us() / 1e3);
-                            let y = row(s.thread_id);
-                            Rectangle::new(
-                                [(x0, y + 0.15), (x1, y + 0.85)],
-                                color(activity).filled(),
-                            )
-                        }),
+                    bars.into_iter()
+                        .map(|rect| Rectangle::new(rect, color(activity).filled())),
                 )
                 .map_err(drawing)?;
         }
         // A timed-out wait ends in a black mark: there the thread gave up and let go.
-        chart
-            .draw_series(run.spans.iter().filter(|s| s.timed_out).map(|s| {
-                let (x, y) = (s.end_us() / 1e3, row(s.thread_id));
-                Rectangle::new(
-                    [(x - end_ms / 300.0, y + 0.1), (x, y + 0.9)],
-                    BLACK.filled(),
-                )
-            }))
+        let marks: Vec<_> = (run.spans.iter())
+            .filter(|s| s.timed_out)
+            .map(|s| {
+                let x = s.end_us() / 1e3;
+                lanes.bar(s.thread_id, x - end_ms / 300.0, x, 0.1)
+            })
+            .collect();
+        lanes
+            .chart
+            .draw_series(
+                marks
+                    .into_iter()
+                    .map(|rect| Rectangle::new(rect, BLACK.filled())),
+            )
             .map_err(drawing)?;
-        let style = ("sans-serif", 14)
-            .into_font()
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Right, VPos::Center));
-        for lane in 0..lanes {
-            let (x, y) = chart.backend_coord(&(0.0, row(lane) + 0.5));
-            root.draw(&Text::new(
-                format!("thread {lane}"),
-                (x - 8, y),
-                style.clone(),
-            ))
-            .map_err(drawing)?;
-        }
         root.present().map_err(drawing)?;
     }
     Ok(Chart { svg })
