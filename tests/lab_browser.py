@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -96,20 +97,43 @@ def copy_notebook(source: Path, root: Path) -> str:
 
 
 def run_all_cells(page, timeout_s: float) -> None:
-    """Clicks Run → Run All Cells and waits until every code cell has an execution count."""
+    """Clicks Run → Run All Cells and waits until every code cell has an execution count.
+    A click that JupyterLab dropped (the notebook still settling) is repeated once no cell
+    has started after 60 s; a timeout names what the page showed."""
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     page.wait_for_function(
         "() => /Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent || '')", timeout=120_000
     )
-    page.click(".lm-MenuBar-itemLabel:text-is('Run')")
-    page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+    started = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]
+        .some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))"""
+    for attempt in range(2):
+        page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+        page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
+        try:
+            page.wait_for_function(started, timeout=60_000)
+            break
+        except Exception:
+            if attempt == 1:
+                raise AssertionError(f"Run All Cells started no cell; status bar: {status(page)!r}") from None
+    # Run All stops at a cell that fails: wait for every cell, or for an error.
     page.wait_for_function(
         """() => {
             const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+            const stderr = "[data-mime-type='application/vnd.jupyter.stderr']";
+            const error = document.querySelector('.jp-OutputArea-output' + stderr);
+            const idle = /Idle/.test(document.querySelector('#jp-main-statusbar')?.textContent || '');
+            return (prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) || (error && idle);
         }""",
         timeout=timeout_s * 1000,
     )
+    prompts = page.eval_on_selector_all(".jp-CodeCell .jp-InputArea-prompt", "els => els.map(e => e.textContent)")
+    if not all(re.fullmatch(r"\[\d+\]:?", p.strip()) for p in prompts):
+        raise AssertionError(f"not every cell ran: prompts {prompts}; error outputs: {errors(page)}")
+
+
+def status(page) -> str:
+    """The text of JupyterLab's status bar (the kernel's name and state)."""
+    return page.eval_on_selector("#jp-main-statusbar", "e => e.textContent")
 
 
 def errors(page) -> list[str]:
