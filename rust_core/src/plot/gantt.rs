@@ -140,6 +140,13 @@ fn draw(panels: &[Panel], shading: Option<&str>) -> Result<Chart> {
 /// wide. Both timelines (tiles and spans here, locks in `locks.rs`) draw on one.
 pub(super) struct Lanes<'a, 'b> {
     pub chart: ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    pub rows: Rows,
+}
+
+/// Where the bars of a [`Lanes`] chart go (a copy, so that it can place bars while the
+/// chart draws them).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Rows {
     lanes: usize,
     /// Milliseconds per pixel of the plotting area.
     ms_per_px: f64,
@@ -173,8 +180,7 @@ impl<'a, 'b> Lanes<'a, 'b> {
             .draw()
             .map_err(drawing)?;
         let plot_px = chart.plotting_area().dim_in_pixel().0.max(1) as f64;
-        let lanes = Self {
-            chart,
+        let rows = Rows {
             lanes,
             ms_per_px: end_ms / plot_px,
         };
@@ -182,9 +188,9 @@ impl<'a, 'b> Lanes<'a, 'b> {
             .into_font()
             .color(&BLACK)
             .pos(Pos::new(HPos::Right, VPos::Center));
-        for lane in 0..lanes.lanes {
+        for lane in 0..lanes {
             // backend_coord is in pixels of the whole image; `area` counts from its own corner.
-            let (x, y) = lanes.chart.backend_coord(&(0.0, lanes.row(lane) + 0.5));
+            let (x, y) = chart.backend_coord(&(0.0, rows.row(lane) + 0.5));
             let (x0, y0) = area.get_base_pixel();
             area.draw(&Text::new(
                 format!("{lane_name} {lane}"),
@@ -193,9 +199,11 @@ impl<'a, 'b> Lanes<'a, 'b> {
             ))
             .map_err(drawing)?;
         }
-        Ok(lanes)
+        Ok(Self { chart, rows })
     }
+}
 
+impl Rows {
     /// The bottom of `lane`'s band [row, row + 1) on the y axis.
     pub fn row(&self, lane: usize) -> f64 {
         (self.lanes - 1 - lane.min(self.lanes - 1)) as f64
@@ -222,18 +230,16 @@ fn draw_panel(
     max_work: Option<f64>,
 ) -> Result<()> {
     let end_ms = (end_us / 1e3).max(1e-3) * 1.02;
-    let mut lanes = Lanes::new(area, &panel.title, end_ms, panel.lanes, &panel.lane_name)?;
-    let bars: Vec<_> = (panel.spans.iter())
-        .map(|s| lanes.bar(s.worker, s.start_us / 1e3, s.end_us() / 1e3, 0.12))
-        .collect();
-    lanes
-        .chart
-        .draw_series(panel.spans.iter().zip(&bars).map(|(s, &rect)| {
+    let Lanes { mut chart, rows } =
+        Lanes::new(area, &panel.title, end_ms, panel.lanes, &panel.lane_name)?;
+    let bar = |s: &Span| rows.bar(s.worker, s.start_us / 1e3, s.end_us() / 1e3, 0.12);
+    chart
+        .draw_series(panel.spans.iter().map(|s| {
             let color = match max_work {
                 Some(max) => work_color(s.work / max),
                 None => palette(s.worker),
             };
-            Rectangle::new(rect, color.filled())
+            Rectangle::new(bar(s), color.filled())
         }))
         .map_err(drawing)?;
     // A hairline between wide bars, so that neighbouring tiles of one thread stay apart.
@@ -242,18 +248,14 @@ fn draw_panel(
         filled: false,
         stroke_width: 1,
     };
-    let wide: Vec<bool> = panel
-        .spans
-        .iter()
-        .map(|s| lanes.px(s.duration_us / 1e3) >= EDGE_MIN_PX)
-        .collect();
-    lanes
-        .chart
+    let wide = |s: &&Span| rows.px(s.duration_us / 1e3) >= EDGE_MIN_PX;
+    chart
         .draw_series(
-            bars.iter()
-                .zip(wide)
-                .filter(|(_, wide)| *wide)
-                .map(|(&rect, _)| Rectangle::new(rect, edge)),
+            panel
+                .spans
+                .iter()
+                .filter(wide)
+                .map(|s| Rectangle::new(bar(s), edge)),
         )
         .map_err(drawing)?;
     Ok(())

@@ -27,35 +27,27 @@ pub fn lock_timeline(title: &str, run: &LockRun) -> Result<Chart> {
         root.fill(&WHITE).map_err(drawing)?;
         let (legend, body) = root.split_vertically(30);
         draw_legend(&legend)?;
-        let mut lanes = Lanes::new(&body, title, end_ms, run.threads, "thread")?;
+        let Lanes { mut chart, rows } = Lanes::new(&body, title, end_ms, run.threads, "thread")?;
         for activity in [Activity::Work, Activity::Wait, Activity::Hold] {
-            let bars: Vec<_> = (run.spans.iter())
-                .filter(|s| s.activity == activity)
-                .map(|s| lanes.bar(s.thread_id, s.start_us / 1e3, s.end_us() / 1e3, 0.15))
-                .collect();
-            lanes
-                .chart
+            chart
                 .draw_series(
-                    bars.into_iter()
-                        .map(|rect| Rectangle::new(rect, color(activity).filled())),
+                    (run.spans.iter())
+                        .filter(|s| s.activity == activity)
+                        .map(|s| {
+                            let (x0, x1) = (s.start_us / 1e3, s.end_us() / 1e3);
+                            let rect = rows.bar(s.thread_id, x0, x1, 0.15);
+                            Rectangle::new(rect, color(activity).filled())
+                        }),
                 )
                 .map_err(drawing)?;
         }
         // A timed-out wait ends in a black mark: there the thread gave up and let go.
-        let marks: Vec<_> = (run.spans.iter())
-            .filter(|s| s.timed_out)
-            .map(|s| {
+        chart
+            .draw_series(run.spans.iter().filter(|s| s.timed_out).map(|s| {
                 let x = s.end_us() / 1e3;
-                lanes.bar(s.thread_id, x - end_ms / 300.0, x, 0.1)
-            })
-            .collect();
-        lanes
-            .chart
-            .draw_series(
-                marks
-                    .into_iter()
-                    .map(|rect| Rectangle::new(rect, BLACK.filled())),
-            )
+                let rect = rows.bar(s.thread_id, x - end_ms / 300.0, x, 0.1);
+                Rectangle::new(rect, BLACK.filled())
+            }))
             .map_err(drawing)?;
         root.present().map_err(drawing)?;
     }
