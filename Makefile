@@ -38,7 +38,7 @@ PARALLEL_NOTEBOOKS := $(wildcard $(addprefix notebooks/python/,00-*.ipynb 02-*.i
 	06-*.ipynb 07-*.ipynb 08-*.ipynb))
 
 test-python: setup ## pytest: the API and every notebook (nbval); the Python notebooks again on 1 CPU and beside a busy CPU
-	pytest --nbval-lax
+	pytest --nbval-lax --durations=25
 	taskset -c 0 pytest --nbval-lax -p no:cacheprovider notebooks/python
 	scripts/with_busy_cpu.py pytest --nbval-lax -p no:cacheprovider $(PARALLEL_NOTEBOOKS)
 

@@ -59,3 +59,42 @@ def _on_cell_executed_any_kernel(self, **kwargs):
 
 
 Execute.on_cell_executed = _on_cell_executed_any_kernel
+
+# Feedback shows a student what failed, not how the hidden tests test it: the hidden-test
+# regions are removed from the test cells' source, and a failing test cell's output is cut to
+# the error's message (no Python traceback quoting the test's lines, no Rust backtrace).
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
+from nbgrader.utils import is_grade, is_solution  # noqa: E402
+
+
+class MessagesOnly(ClearHiddenTests):
+    """Test cells in feedback: hidden regions removed, errors reduced to `Name: message`."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+            return cell, resources
+        cell, resources = super().preprocess_cell(cell, resources, cell_index)
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                output["traceback"] = [f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"]
+            elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+                output["text"] = _without_backtrace(output.get("text", ""))
+            kept.append(output)
+        cell["outputs"] = kept
+        return cell, resources
+
+
+def _without_backtrace(text):
+    """A Rust panic's text without its backtrace and `note: run with RUST_BACKTRACE` lines."""
+    lines = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("stack backtrace:"):
+            break
+        if not line.startswith("note: run with `RUST_BACKTRACE"):
+            lines.append(line)
+    return "".join(lines)
+
+
+c.GenerateFeedback.preprocessors = [GetGrades, MessagesOnly, CSSHTMLHeaderPreprocessor]

@@ -31,6 +31,15 @@ assignments = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(assignments)
 
 NOTEBOOKS = assignments.exercise_notebooks(FIXTURES + assignments.FOLDERS)
+#: The notebooks that nbgrader itself autogrades here (blank and solution, then feedback): the
+#: two fixtures and one lesson per kernel. Every lesson's exercises, blank answers, wrong
+#: answers and reference solutions run cell by cell in tests/test_exercises.py, as autograde
+#: runs them, without nbgrader's per-assignment cost.
+AUTOGRADED = [
+    path
+    for path in NOTEBOOKS
+    if path.is_relative_to(FIXTURES[0].parent) or path.stem in ("05-mandelbrot-tiles", "01-tiles-and-threads")
+]
 LESSONS = sorted(ROOT.glob("notebooks/*/*.ipynb"))
 #: the issue's floor for the whole course, once every lesson has its exercises
 COURSE_MINIMUM = 25
@@ -93,7 +102,7 @@ def course(tmp_path_factory):
     start = time.perf_counter()
     assignments.generate(NOTEBOOKS, root)
     timings = [f"generate_assignment, {len(NOTEBOOKS)} notebooks: {time.perf_counter() - start:.1f} s"]
-    for notebook in NOTEBOOKS:
+    for notebook in AUTOGRADED:
         name = assignments.assignment_id(notebook)
         handed_in = {"blank": root / "release" / name / notebook.name, "solution": notebook}
         for student, path in handed_in.items():
@@ -123,7 +132,7 @@ def course(tmp_path_factory):
         return name, grades
 
     with ThreadPoolExecutor(JOBS) as pool:
-        results = dict(pool.map(autograde, NOTEBOOKS))
+        results = dict(pool.map(autograde, AUTOGRADED))
     print("\n".join(timings))
     return root, results
 
@@ -201,7 +210,7 @@ def test_the_release_holds_no_solution_and_no_hidden_test(course, path):
     assert all(not cell.get("outputs") for cell in cells(student))
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+@pytest.mark.parametrize("path", AUTOGRADED, ids=ids(AUTOGRADED))
 def test_the_blank_release_scores_zero(course, path):
     blank = course[1][assignments.assignment_id(path)]["blank"]
     tests = [nbgrader(cell)["grade_id"] for cell in autograded_tests(path)]
@@ -210,7 +219,7 @@ def test_the_blank_release_scores_zero(course, path):
     assert blank["score"] == 0
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+@pytest.mark.parametrize("path", AUTOGRADED, ids=ids(AUTOGRADED))
 def test_the_solutions_score_full_marks(course, path):
     solution = course[1][assignments.assignment_id(path)]["solution"]
     tests = {nbgrader(cell)["grade_id"]: nbgrader(cell)["points"] for cell in autograded_tests(path)}
@@ -242,3 +251,22 @@ def test_a_student_checks_their_answers_with_nbgrader_validate(course, tmp_path)
             cell["source"] = re.sub(r".*(BEGIN|END) SOLUTION.*\n", "", answers[nbgrader(cell)["grade_id"]])
     student.write_text(json.dumps(notebook))
     assert "Success! Your notebook passes all the tests." in validate()
+
+
+@pytest.mark.parametrize("path", AUTOGRADED, ids=ids(AUTOGRADED))
+def test_feedback_shows_messages_not_the_hidden_tests(course, path):
+    """nbgrader's feedback of a blank submission: each failing test says what failed, without
+    the hidden tests' source, a Python traceback quoting them, or a Rust backtrace."""
+    root, _ = course
+    name = assignments.assignment_id(path)
+    database = root / f"gradebook-{name}.db"
+    assignments.nbgrader(
+        "generate_feedback", name, "--student=blank", "--force", f"--CourseDirectory.db_url=sqlite:///{database}",
+        root=root,
+    )  # fmt: skip
+    html = (root / "feedback" / "blank" / name / f"{path.stem}.html").read_text()
+    hidden = {line for line in secret_lines(path) if line.startswith(("assert", "if ", "for "))}
+    shown = sorted(line for line in hidden if line in html or line.replace("<", "&lt;").replace(">", "&gt;") in html)
+    assert not shown, f"hidden test lines in the feedback: {shown}"
+    for noise in ("Traceback (most recent call last)", "stack backtrace:", "Cell In["):
+        assert noise not in html, f"{noise!r} in the feedback"

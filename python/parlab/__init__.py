@@ -30,7 +30,7 @@ from parlab.contention import Contention, contention
 from parlab.render import calibrated_size, render  # the function, not the module of its name
 from parlab.trace import to_trace, trace
 
-_SUBMODULES = {"bench", "cluster", "experiments", "plots", "shared", "speedup", "widgets"}
+_SUBMODULES = {"bench", "cluster", "evidence", "experiments", "measure", "plots", "shared", "speedup", "widgets"}
 
 
 def __getattr__(name: str):
