@@ -4,18 +4,22 @@ parlab.to_trace writes them (and renders) as Chrome/Perfetto trace JSON."""
 import asyncio
 import itertools
 import json
+import math
+import multiprocessing
 import os
 import pickle
+import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+import numpy as np
 import pandas as pd
 import pytest
 
 import parlab
 from parlab import trace
-from parlab.trace import COLUMNS, Trace
+from parlab.trace import COLUMNS, MAX_LANES, Trace, overlap_lanes
 
 
 def fib(x):
@@ -240,11 +244,20 @@ def test_an_empty_trace_has_the_columns():
 # --- Chrome / Perfetto trace JSON -----------------------------------------------------------
 
 
+def strict_json(text):
+    """Parses JSON as a strict parser does: NaN, Infinity and -Infinity are not JSON."""
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
 def check_schema(document):
     """What the Chrome trace-event format requires of the events we write."""
     assert set(document) >= {"traceEvents"}
     events = document["traceEvents"]
-    json.dumps(document, allow_nan=False)  # strict JSON: no NaN
+    assert strict_json(json.dumps(document)) == document  # what json.dump writes is strict JSON
     for event in events:
         assert event["ph"] in ("X", "M")
         assert isinstance(event["pid"], int) and event.get("tid") not in (0, event["pid"])
@@ -265,7 +278,7 @@ def test_trace_json_of_a_render(tmp_path):
     run = parlab.render(width=120, height=90, tile_w=30, tile_h=30, max_iter=100, strategy="interleaved", threads=3)
     path = tmp_path / "render.json"
     document = parlab.to_trace(run, path)
-    assert json.loads(path.read_text()) == document
+    assert strict_json(path.read_text()) == document
     spans, meta = check_schema(document)
     assert len(spans) == run.total_tiles == 12
     assert names(meta, "thread_name") == {(1001, 1): "thread 0", (1001, 2): "thread 1", (1001, 3): "thread 2"}
@@ -309,3 +322,312 @@ def test_to_trace_rejects_what_it_cannot_draw():
         parlab.to_trace(42)
     with pytest.raises(ValueError, match="obj"):
         parlab.to_trace(pd.DataFrame({"a": [1]}))
+
+
+# --- issue 25, fault 10: strict JSON, paths only, lanes in O(n log n) -------------------------
+
+
+def tidy(**columns):
+    base = {"mode": "m", "worker": 0, "start_s": [0.0, 0.1, 0.2], "end_s": [0.05, 0.15, 0.25], "function": "f"}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_to_trace_refuses_non_finite_times_naming_the_row(tmp_path):
+    path = tmp_path / "bad.json"
+    for column, value in (("start_s", math.nan), ("end_s", math.inf), ("start_s", -math.inf)):
+        frame = tidy()
+        frame.loc[1, column] = value
+        with pytest.raises(ValueError, match=rf"{column}: row 1 is .*not a finite number"):
+            parlab.to_trace(frame, path)
+    run_frame = parlab.render(width=60, height=30, tile_w=30, tile_h=30, max_iter=50).to_frame()
+    run_frame.loc[0, "duration_us"] = math.nan
+    with pytest.raises(ValueError, match="duration_us: row 0"):
+        parlab.to_trace(run_frame)
+    with pytest.raises(ValueError, match="cpu_s: row 2 is inf"):  # no JSON for infinity, in args either
+        parlab.to_trace(tidy(cpu_s=[0.01, 0.02, math.inf]))
+    assert not path.exists()  # nothing half-written
+
+
+def test_to_trace_writes_missing_values_as_null_in_strict_json(tmp_path):
+    path = tmp_path / "ok.json"
+    frame = tidy(cpu_s=[0.01, math.nan, 0.02], note=[None, pd.NA, np.float64("nan")])
+    document = parlab.to_trace(frame, path)
+    assert strict_json(path.read_text()) == document
+    spans, _ = check_schema(document)
+    assert [e["args"]["cpu_s"] for e in spans] == [0.01, None, 0.02]
+    assert all(e["args"]["note"] is None for e in spans)
+
+
+def test_to_trace_refuses_negative_durations_naming_the_row():
+    with pytest.raises(ValueError, match=r"end_s: row 2 ends before it starts"):
+        parlab.to_trace(tidy(end_s=[0.05, 0.15, 0.19]))
+    run_frame = parlab.render(width=60, height=30, tile_w=30, tile_h=30, max_iter=50).to_frame()
+    run_frame.loc[1, "duration_us"] = -5.0
+    with pytest.raises(ValueError, match="duration_us: row 1 ends before it starts"):
+        parlab.to_trace(run_frame)
+
+
+def test_to_trace_refuses_rows_without_a_worker_and_names_workers_given_as_strings():
+    with pytest.raises(ValueError, match="worker: row 1 has none"):  # not silently dropped
+        parlab.to_trace(tidy(worker=[0, math.nan, 1]))
+    with pytest.raises(ValueError, match="mode: row 0 has none"):
+        parlab.to_trace(tidy(mode=[None, "m", "m"]))
+    spans, meta = check_schema(parlab.to_trace(tidy(worker=["io", "cpu", "io"])))
+    assert len(spans) == 3
+    assert sorted(names(meta, "thread_name").values()) == ["worker cpu", "worker io"]
+    spans, meta = check_schema(parlab.to_trace(tidy(worker=[1, "x", 1.0])))  # mixed: in order of appearance
+    assert list(names(meta, "thread_name").values()) == ["worker 1", "worker x"]
+
+
+def test_to_trace_takes_only_paths():
+    before = os.fstat(1)
+    for path in (1, 2.5, b"\x00", ["run.json"]):
+        with pytest.raises(TypeError, match="path"):
+            parlab.to_trace(tidy(), path)
+    assert os.fstat(1).st_ino == before.st_ino  # standard output still open
+
+
+def quadratic_lanes(starts, ends):
+    """The former lane assignment, kept as the reference: the same lanes, in O(n²)."""
+    lanes, lane_ends = [0] * len(starts), []
+    for i in np.argsort(starts, kind="stable"):
+        free = next((k for k, end in enumerate(lane_ends) if end <= starts[i] + 1e-12), None)
+        if free is None:
+            free = len(lane_ends)
+            lane_ends.append(0.0)
+        lane_ends[free] = ends[i]
+        lanes[i] = free
+    return lanes
+
+
+def test_overlap_lanes_are_the_same_as_before():
+    rng = np.random.default_rng(25)
+    for case in range(300):
+        n = int(rng.integers(0, 40))
+        starts = np.round(rng.random(n) * 10, case % 3)  # rounding makes ties and touching calls
+        ends = starts + np.round(rng.random(n) * (0.3, 2, 6)[case % 3], case % 3)
+        if case % 5 == 0 and n:
+            ends[rng.integers(n)] = np.nan
+        assert overlap_lanes(starts, ends).tolist() == quadratic_lanes(starts, ends)
+
+
+def test_overlap_lanes_of_10000_overlapping_calls_take_no_quadratic_time():
+    n = 10_000
+    starts = np.arange(n) * 1e-6
+    began = time.monotonic()
+    lanes = overlap_lanes(starts, starts + 1.0)
+    elapsed = time.monotonic() - began
+    assert lanes.tolist() == list(range(n))  # all in flight together: one lane each
+    assert elapsed < 5  # was 11.5 s (quadratic); O(n log n) takes milliseconds
+    chain = overlap_lanes(starts, starts + 0.5e-6)  # one after the other: one lane, reused
+    assert set(chain.tolist()) == {0}
+
+
+def test_to_trace_of_thousands_of_gathered_coroutines_bounds_its_tracks(tmp_path):
+    calls = 2_000
+
+    async def meet(barrier):
+        await barrier.wait()  # every call in flight at once
+
+    async def main(t):
+        barrier = asyncio.Barrier(calls)
+        await asyncio.gather(*(t.task(meet)(barrier) for _ in range(calls)))
+
+    with trace("gathered") as t:
+        asyncio.run(main(t))
+    assert trace.summary(t).loc["gathered", "concurrency"] == calls
+    path = tmp_path / "many.json"
+    document = parlab.to_trace(t, path)
+    assert strict_json(path.read_text()) == document
+    spans, meta = check_schema(document)
+    tracks = {(e["pid"], e["tid"]) for e in spans}
+    assert len(tracks) == MAX_LANES + 1  # was 2,000: one per call in flight
+    merged = [e for e in spans if e["name"].endswith(" calls")]
+    assert len(spans) - len(merged) + sum(e["args"]["calls"] for e in merged) == calls  # every call counted
+    assert names(meta, "thread_name")[(1001, MAX_LANES + 1)] == f"worker 0 · lanes {MAX_LANES}–{calls - 1}, merged"
+    for track in tracks:
+        on = sorted((e["ts"], e["ts"] + e["dur"]) for e in spans if (e["pid"], e["tid"]) == track)
+        assert all(end <= start + 1e-6 for (_, end), (start, _) in itertools.pairwise(on))
+
+
+def test_to_trace_names_a_cluster_runs_idle_and_transfer_rows_by_their_kind():
+    # The shape of ClusterRun.to_frame(): tile columns filled with 0 for rows that are no tile.
+    frame = pd.DataFrame(
+        {
+            "task_id": [0, -1, -1, 1, 3],
+            "thread_id": [0, 0, 1, 1, 0],
+            "tile_x": [30, 0, 0, 0, 0],
+            "tile_y": [0, 0, 0, 30, 0],
+            "start_us": [0.0, 10.0, 0.0, 5.0, 20.0],
+            "duration_us": [10.0, 5.0, 5.0, 10.0, 4.0],
+            "kind": ["compute", "idle", "transfer", "compute", "compute"],
+            "detail": ["", "waiting", "get-data from tcp://127.0.0.1:1", "", "lost with its worker, re-run"],
+            "worker": "tcp://127.0.0.1:2",
+        }
+    )
+    spans, _ = check_schema(parlab.to_trace(frame))
+    assert [e["name"] for e in spans] == [
+        "tile (30, 0)",
+        "idle: waiting",
+        "transfer: get-data from tcp://127.0.0.1:1",
+        "tile (0, 30)",
+        "task 3: lost with its worker, re-run",
+    ]
+    assert [e["cat"] for e in spans] == ["compute", "idle", "transfer", "compute", "compute"]
+
+
+# --- issue 25, fault 11: generators, nesting, recursion depth ---------------------------------
+
+
+def test_a_traced_generator_is_timed_while_it_is_iterated():
+    own_cpu = []
+
+    def squares(n):
+        for i in range(n):
+            began = time.thread_time()
+            fib(18)
+            own_cpu.append(time.thread_time() - began)
+            yield i * i
+
+    with trace("generator") as t:
+        traced = t.task(squares)
+        items = traced(5)
+        assert t.frame.empty  # made, not yet run: nothing to record
+        consumer_cpu = 0.0
+        results = []
+        for item in items:
+            results.append(item)
+            began = time.thread_time()
+            fib(18)  # the consumer's own work between items: not the generator's
+            consumer_cpu += time.thread_time() - began
+            time.sleep(0.01)
+    assert results == [0, 1, 4, 9, 16]
+    (row,) = t.frame.itertuples()
+    assert row.end_s - row.start_s >= 5 * 0.01  # the bar spans the iteration (the sleeps too)
+    assert sum(own_cpu) <= row.cpu_s < sum(own_cpu) + consumer_cpu / 2
+    assert row.function == "squares" and row.error is None
+
+
+def test_a_traced_generator_records_breaks_errors_send_and_throw():
+    def numbers():
+        yield from range(100)
+
+    def broken():
+        yield 1
+        raise KeyError("broken")
+
+    def echo():
+        received = yield "ready"
+        while True:
+            try:
+                received = yield 2 * received
+            except ValueError:
+                received = yield "caught"
+
+    with trace("generators") as t:
+        for i in t.task(numbers)():
+            if i == 3:
+                break  # the consumer lets go: the bar ends here
+        with pytest.raises(KeyError, match="broken"):
+            list(t.task(broken)())
+        with pytest.raises(TypeError):
+            t.task(numbers)(1)  # argument errors surface at the call, as for a generator
+        talk = t.task(echo)()
+        assert next(talk) == "ready" and talk.send(21) == 42 and talk.throw(ValueError()) == "caught"
+        talk.close()
+    frame = t.frame
+    assert frame["function"].tolist() == ["numbers", "broken", "echo"]
+    assert frame["error"].tolist() == [None, "KeyError", None]
+
+
+def test_a_traced_async_generator_is_timed_while_it_is_iterated():
+    async def ticks(n):
+        for i in range(n):
+            await asyncio.sleep(0.02)  # waiting: not its CPU
+            yield i
+
+    async def main(t):
+        traced = t.task(ticks)
+        got = [i async for i in traced(3)]
+        async for i in traced(10):
+            if i == 1:
+                break
+        return got
+
+    with trace("async generator") as t:
+        assert asyncio.run(main(t)) == [0, 1, 2]
+    first, second = t.frame.itertuples()
+    assert first.end_s - first.start_s >= 3 * 0.02 and first.cpu_s < 0.05
+    assert second.end_s - second.start_s >= 2 * 0.02
+    assert first.coroutine == second.coroutine and first.coroutine is not None
+
+
+def add_one(x):
+    return x + 1
+
+
+def times_ten_plus_one(traced_add_one, x):
+    return 10 * traced_add_one(x) + 1  # a traced call inside a traced call
+
+
+def through_a_thread_pool(traced_add_one, x):
+    with ThreadPoolExecutor(2) as pool:
+        return sum(pool.map(traced_add_one, [x, x]))
+
+
+def test_nested_traced_calls_return_plain_results_in_process():
+    with trace("nested") as t, ThreadPoolExecutor(2) as pool:
+        inner = t.task(add_one)
+        assert t.task(times_ten_plus_one)(inner, 1) == 21
+        assert t.task(through_a_thread_pool)(inner, 1) == 4
+        assert pool.submit(t.task(times_ten_plus_one), inner, 2).result() == 31
+    assert t.frame["function"].value_counts().to_dict() == {
+        "add_one": 4,
+        "times_ten_plus_one": 2,
+        "through_a_thread_pool": 1,
+    }
+
+
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_nested_traced_calls_in_child_processes_return_plain_results(start_method):
+    context = multiprocessing.get_context(start_method)
+    with trace("nested in processes") as t:
+        inner, outer, pooled = t.task(add_one), t.task(times_ten_plus_one), t.task(through_a_thread_pool)
+        with ProcessPoolExecutor(2, mp_context=context) as pool:
+            # was: TypeError: unsupported operand type(s) for *: 'int' and 'Returned'
+            assert list(pool.map(outer, [inner] * 3, range(3))) == [11, 21, 31]
+            assert pool.submit(pooled, inner, 1).result() == 4
+        with context.Pool(1) as pool:
+            assert pool.starmap(outer, [(inner, 5)]) == [61]
+            assert pool.map(inner, [1, 2]) == [2, 3]
+    counts = t.frame["function"].value_counts().to_dict()
+    assert counts == {"add_one": 8, "times_ten_plus_one": 4, "through_a_thread_pool": 1}  # inner rows came back too
+    assert os.getpid() not in set(t.frame["pid"])
+
+
+def deepest(function):
+    """The deepest recursion `function(depth)` survives."""
+    low, high = 1, 4 * sys.getrecursionlimit()
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            function(middle)
+            low = middle
+        except RecursionError:
+            high = middle - 1
+    return low
+
+
+def test_traced_recursion_adds_one_frame_per_call():
+    def down(depth):
+        return 0 if depth == 0 else 1 + down(depth - 1)
+
+    def traced_down(depth):
+        return 0 if depth == 0 else 1 + traced(depth - 1)
+
+    plain_depth = deepest(down)
+    with trace("recursion") as t:
+        traced = t.task(traced_down)
+        traced_depth = deepest(traced)
+    # One frame for the function, one for the tracing: half the depth (was a third: 332 of 1000).
+    assert traced_depth >= 0.45 * plain_depth

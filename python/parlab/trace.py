@@ -8,8 +8,9 @@
             results = list(pool.map(t.task(fib), [27] * 20))
     plots.worker_timeline(t.frame)
 
-`t.task(f)` wraps `f` (a plain function or an `async def`); the wrapper returns what `f`
-returns and raises what `f` raises, and records one row per call in `t.frame`:
+`t.task(f)` wraps `f` (a plain function, an `async def`, a generator or an async
+generator); the wrapper returns what `f` returns and raises what `f` raises, and records
+one row per call in `t.frame`:
 
     mode      the trace's name ("threads")
     task      the call's number, 0, 1, … in the order the calls started
@@ -29,12 +30,26 @@ returns and raises what `f` raises, and records one row per call in `t.frame`:
               process id, the wrapped function's name, the asyncio task's name (or None),
               the exception's type name if the call raised (or None).
 
+Generators: a generator's work runs while it is iterated, not when it is called, so its
+bar spans its iteration: from the first `next()` to its end (exhausted, raised, or closed
+by the consumer, e.g. a `break`), and `cpu_s` adds up the CPU time of its resumptions
+only (the consumer's work between items is waiting, as for a coroutine). A generator
+never iterated records nothing. Async generators the same, per `async for`.
+
+Depth: a traced call adds one frame to the stack (the wrapper is a `functools.partial`
+of one module function, which calls the function directly), so traced recursion reaches
+about half the depth of plain recursion before `RecursionError` (~498 at the default
+limit of 1000; plain: ~997). A coroutine adds two.
+
 Processes: the wrapper pickles as a reference to `f` (so `f` must be importable or, with
 the fork start method, defined before the pool starts), and a call in another process
-sends its timings back *with its result*: the result travels inside a small carrier that
-turns back into the plain result, recording the row, when the parent unpickles it
-(`ProcessPoolExecutor`, `multiprocessing.Pool`). Exceptions carry their row the same way.
-Called in a child for any other purpose, the wrapper's result is that carrier.
+sends its timings back *with its result*: when the call was made by a process pool's
+worker (`ProcessPoolExecutor`, `multiprocessing.Pool`), its result travels inside a small
+carrier that turns back into the plain result, recording the rows, when the parent
+unpickles it. Exceptions carry their rows the same way. Any other call in a child (one
+traced call inside another, or from a thread pool inside one) returns its plain result
+and leaves its row with the process, to travel with the next carrier: nested calls show
+up once their outer call's result arrives.
 
 Combine traces with `trace.frame(t1, t2, …)` or `pd.concat([t1.frame, t2.frame])`;
 `trace.summary(t1, t2, …)` gives per mode the calls, workers, CPU time and parallelism;
@@ -45,13 +60,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import inspect
+import math
 import os
+import sys
 import threading
 import time
 import types
 import uuid
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -91,8 +109,10 @@ _pid = os.getpid()
 
 
 def _after_fork() -> None:
-    global _pid
+    global _pid, _held_lock
     _pid = os.getpid()
+    _held.clear()  # the parent's rows are the parent's to send
+    _held_lock = threading.Lock()  # another thread may have held the parent's at the fork
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which only spawns
@@ -119,6 +139,7 @@ class Trace:
             raise ValueError("mode: must not be empty")
         self.mode = mode
         self.id = uuid.uuid4().hex
+        self.pid = _pid
         self.rows: list[Row] = []
         self.start_ns: int | None = None
         self.end_ns: int | None = None
@@ -138,14 +159,22 @@ class Trace:
 
     def task(self, function: Callable[..., T]) -> Callable[..., T]:
         """`function`, wrapped so that each call is recorded. Same arguments, same result,
-        same exceptions. An `async def` function gives an `async def` wrapper."""
+        same exceptions. An `async def` function gives an `async def` wrapper; a generator
+        function (plain or async) a wrapper whose generators are timed while iterated."""
         if not callable(function):
             raise TypeError(f"function: must be callable, got {type(function).__name__}")
         if isinstance(function, Traced) or getattr(function, "__parlab_trace__", None) is not None:
             raise ValueError("function: already traced; wrap the original function instead")
         if inspect.iscoroutinefunction(function):
             return _traced_coroutine(self, function)  # type: ignore[return-value]
-        return Traced(function, self.id, _pid, self.rows)
+        if inspect.isasyncgenfunction(function):
+            return _traced_async_generator(self, function)  # type: ignore[return-value]
+        # A partial of a module function, not an object with __call__: a partial call adds no
+        # frame of its own (calling an instance costs two), and it pickles as its parts.
+        wrapper = functools.partial(_call, Traced(function, self.id, self.pid, self.rows))
+        functools.update_wrapper(wrapper, function, updated=())
+        wrapper.__parlab_trace__ = self.id  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
 
     @property
     def elapsed_s(self) -> float:
@@ -169,8 +198,8 @@ class Trace:
 
 
 class Traced:
-    """A traced plain function. A class, not a closure, so that it pickles (by a reference
-    to the wrapped function) into child processes."""
+    """What a traced plain or generator function knows: the function, its trace, and where
+    rows go. It pickles (by a reference to the function) into child processes."""
 
     def __init__(self, function: Callable[..., Any], trace_id: str, owner_pid: int, rows: list[Row] | None) -> None:
         self.function = function
@@ -178,41 +207,88 @@ class Traced:
         self.owner_pid = owner_pid
         self.rows = rows
         self.name = getattr(function, "__name__", type(function).__name__)
-        self.__parlab_trace__ = trace_id
-        functools.update_wrapper(self, function, updated=())
+        self.generator = inspect.isgeneratorfunction(function)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        tid, thread = _this_thread()
-        cpu = _cpu()
-        start = _clock()
-        try:
-            value = self.function(*args, **kwargs)
-        except BaseException as error:
-            end = _clock()
-            row = (self.name, start, end, _pid, tid, thread, _cpu() - cpu, type(error).__name__, None)
-            if _pid == self.owner_pid:
-                self._record(row)
-            else:
-                _attach(error, _RowCarrier(self.trace_id, row))
-            raise
-        end = _clock()
-        row = (self.name, start, end, _pid, tid, thread, _cpu() - cpu, None, None)
-        if _pid == self.owner_pid:
-            self._record(row)
-            return value
-        return Returned(self.trace_id, row, value)
-
-    def _record(self, row: Row) -> None:
-        if self.rows is not None:
+    def record(self, row: Row) -> None:
+        """Keep a row: in the trace's process, in the trace; elsewhere, until a carrier leaves."""
+        if _pid != self.owner_pid:
+            _hold(self.trace_id, row)
+        elif self.rows is not None:
             self.rows.append(row)
         else:  # unpickled in the trace's own process
-            _deliver(self.trace_id, row)
+            _deliver([(self.trace_id, row)])
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Traced, (self.function, self.trace_id, self.owner_pid, None))
 
     def __repr__(self) -> str:
         return f"<traced {self.name}>"
+
+
+def _call(traced: Traced, /, *args: Any, **kwargs: Any) -> Any:
+    """One traced call of a plain function. The only frame tracing adds to the stack: the
+    function is called from here, not through further helpers (recursion stays deep)."""
+    if traced.generator:  # the generator is made now (argument errors surface now), timed later
+        return _iterate(traced, traced.function(*args, **kwargs))
+    tid, thread = _this_thread()
+    cpu = _cpu()
+    start = _clock()
+    try:
+        value = traced.function(*args, **kwargs)
+    except BaseException as error:
+        end = _clock()
+        row = (traced.name, start, end, _pid, tid, thread, _cpu() - cpu, type(error).__name__, None)
+        if _pid != traced.owner_pid and _called_by_pool(sys._getframe(1)):
+            _attach(error, _RowCarrier(_collect(traced.trace_id, row)))
+        else:
+            traced.record(row)
+        raise
+    end = _clock()
+    row = (traced.name, start, end, _pid, tid, thread, _cpu() - cpu, None, None)
+    if _pid != traced.owner_pid and _called_by_pool(sys._getframe(1)):
+        return Returned(_collect(traced.trace_id, row), value)
+    traced.record(row)
+    return value
+
+
+def _iterate(traced: Traced, generator: Generator[Any, Any, Any]) -> Generator[Any, Any, Any]:
+    """Runs a traced generator step by step: its bar spans its iteration, its CPU time is
+    that of its resumptions. (`yield from generator`, plus clock readings.)"""
+    send, throw = generator.send, generator.throw
+    value: Any = None
+    error: BaseException | None = None
+    tid, thread = _this_thread()
+    cpu = 0
+    start = _clock()
+
+    def record(failed: BaseException | None) -> None:
+        traced.record((traced.name, start, _clock(), _pid, tid, thread, cpu, failed and type(failed).__name__, None))
+
+    while True:
+        before = _cpu()
+        try:
+            item = send(value) if error is None else throw(error)
+        except StopIteration as stop:
+            cpu += _cpu() - before
+            record(None)
+            return stop.value
+        except BaseException as failed:
+            cpu += _cpu() - before
+            record(failed)
+            raise
+        cpu += _cpu() - before
+        try:
+            value, error = (yield item), None
+        except GeneratorExit:  # the consumer let go (a `break`, `close()`): the bar ends here
+            before = _cpu()
+            try:
+                generator.close()
+            finally:
+                cpu += _cpu() - before
+                record(None)
+            raise
+        except BaseException as thrown:  # `throw()`: hand it to the generator
+            value, error = None, thrown
 
 
 def _traced_coroutine(trace: Trace, function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -245,6 +321,55 @@ def _traced_coroutine(trace: Trace, function: Callable[..., Awaitable[Any]]) -> 
     return call
 
 
+def _traced_async_generator(trace: Trace, function: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., Any]:
+    name = getattr(function, "__name__", "async generator")
+    rows = trace.rows
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        return _aiterate(name, rows, function(*args, **kwargs))
+
+    call.__parlab_trace__ = trace.id  # type: ignore[attr-defined]
+    return call
+
+
+async def _aiterate(name: str, rows: list[Row], generator: AsyncGenerator[Any, Any]) -> AsyncGenerator[Any, Any]:
+    """Runs a traced async generator: its bar spans its iteration, its CPU time is that of
+    its own steps (not its awaits, not the consumer's work between items)."""
+    import asyncio
+
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:
+        task = None
+    where = task and task.get_name()
+    tid, thread = _this_thread()
+    cpu = [0]
+    start = _clock()
+    step = generator.asend(None)
+    while True:
+        try:
+            item = await _metered(step, cpu)
+        except StopAsyncIteration:
+            rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], None, where))
+            return
+        except BaseException as error:
+            rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], type(error).__name__, where))
+            raise
+        try:
+            value = yield item
+        except GeneratorExit:  # the consumer let go (`break`, `aclose()`): the bar ends here
+            try:
+                await _metered(generator.aclose(), cpu)
+            finally:
+                rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], None, where))
+            raise
+        except BaseException as thrown:  # `athrow()`: hand it to the generator
+            step = generator.athrow(thrown)
+        else:
+            step = generator.asend(value)
+
+
 @types.coroutine
 def _metered(coroutine: Any, cpu: list[int]) -> Generator[Any, Any, Any]:
     """Awaits `coroutine` step by step, adding up in cpu[0] the CPU time of its steps only:
@@ -275,44 +400,83 @@ def _metered(coroutine: Any, cpu: list[int]) -> Generator[Any, Any, Any]:
 
 # --- rows from other processes ------------------------------------------------------------
 
+#: The modules whose workers send a call's result back to the parent by pickling it: a
+#: traced call made by one of them returns its result in a carrier (see the module's doc).
+_POOL_MODULES = frozenset({"concurrent.futures.process", "multiprocessing.pool"})
+#: At most this many rows wait in a child for a carrier (rows of calls no pool made).
+HELD_ROWS = 100_000
 
-def _deliver(trace_id: str, row: Row) -> None:
-    trace = _ACTIVE.get(trace_id)
-    if trace is not None:
-        trace.rows.append(row)
+_held: list[tuple[str, Row]] = []  # in a child: rows waiting for the next carrier
+_held_lock = threading.Lock()
 
 
-def _deliver_result(trace_id: str, row: Row, value: Any) -> Any:
-    _deliver(trace_id, row)
+def _called_by_pool(caller: Any) -> bool:
+    """Whether the frame that made a call is a process pool's worker sending results back."""
+    return caller is not None and caller.f_globals.get("__name__") in _POOL_MODULES
+
+
+def _hold(trace_id: str, row: Row) -> None:
+    with _held_lock:
+        if len(_held) < HELD_ROWS:
+            _held.append((trace_id, row))
+
+
+def _collect(trace_id: str, row: Row) -> list[tuple[str, Row]]:
+    """The rows a carrier takes along: those held in this process, and its own."""
+    with _held_lock:
+        rows = [*_held, (trace_id, row)]
+        _held.clear()
+    return rows
+
+
+def _deliver(rows: list[tuple[str, Row]]) -> None:
+    """Rows unpickled from a carrier: into their trace if it is open in this process; held
+    for the next carrier if this is itself a child (a pool inside a pool's task)."""
+    for trace_id, row in rows:
+        trace = _ACTIVE.get(trace_id)
+        if trace is not None and trace.pid == _pid:
+            trace.rows.append(row)
+        elif _is_child():
+            _hold(trace_id, row)
+
+
+def _is_child() -> bool:
+    if "multiprocessing" not in sys.modules:
+        return False
+    return sys.modules["multiprocessing"].parent_process() is not None
+
+
+def _deliver_result(rows: list[tuple[str, Row]], value: Any) -> Any:
+    _deliver(rows)
     return value
 
 
 class Returned:
-    """A result computed in another process, with its row: unpickled in the process that
-    opened the trace, it records the row and becomes the plain result again."""
+    """A result computed in another process, with its rows: unpickled in the process that
+    opened the trace, it records the rows and becomes the plain result again."""
 
-    def __init__(self, trace_id: str, row: Row, value: Any) -> None:
-        self.trace_id, self.row, self.value = trace_id, row, value
+    def __init__(self, rows: list[tuple[str, Row]], value: Any) -> None:
+        self.rows, self.value = rows, value
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_deliver_result, (self.trace_id, self.row, self.value))
+        return (_deliver_result, (self.rows, self.value))
 
     def __repr__(self) -> str:
-        return f"<result of traced {self.row[0]} in process {self.row[3]}: {self.value!r}>"
+        return f"<result of traced {self.rows[-1][1][0]} in process {self.rows[-1][1][3]}: {self.value!r}>"
 
 
 class _RowCarrier:
-    """Rides on an exception raised in another process; unpickled, it records its row."""
+    """Rides on an exception raised in another process; unpickled, it records its rows."""
 
-    def __init__(self, trace_id: str, row: Row) -> None:
-        self.trace_id, self.row = trace_id, row
+    def __init__(self, rows: list[tuple[str, Row]]) -> None:
+        self.rows = rows
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_deliver, (self.trace_id, self.row))
+        return (_deliver, (self.rows,))
 
 
 def _attach(error: BaseException, carrier: _RowCarrier) -> None:
-    with contextlib.suppress(AttributeError):  # a type without a __dict__: the row is lost
+    with contextlib.suppress(AttributeError):  # a type without a __dict__: the rows are lost
         error.__parlab_row__ = carrier  # type: ignore[attr-defined]
 
 
@@ -440,22 +604,43 @@ trace = _Tracer()
 
 # --- Chrome / Perfetto trace files ----------------------------------------------------------
 
+#: The process id of a render, or of a tidy frame's first mode (see `to_trace`).
+FIRST_PID = 1001
+#: At most this many tracks per worker of a tidy frame: calls beyond this many in flight
+#: at once are drawn merged on one more track (see `to_trace`).
+MAX_LANES = 64
+
 
 def to_trace(obj: Any, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """A Chrome trace-event document (what ui.perfetto.dev and chrome://tracing open) for
-    a `RenderRun`, a `Trace`, or a frame (a run's `to_frame()`, or any tidy frame with
-    mode, worker, start_s and end_s); written as JSON to `path` if given, and returned.
+    a `RenderRun` (or `ClusterRun`), a `Trace`, or a frame (a run's `to_frame()`, or any
+    tidy frame with mode, worker, start_s and end_s); written as JSON to `path` (a file
+    path: a str or an os.PathLike) if given, and returned.
 
     Each tile or call is a complete event (`"ph": "X"`, `ts` and `dur` in µs) on its
     worker's track: one `tid` per worker (per thread of a render), named by thread-name
     metadata events; each mode of a tidy frame is its own process, named after the mode.
-    Calls that overlap on one worker (coroutines awaiting together) cannot nest on one
-    track, so they go to extra tracks named "worker k · lane j". Process ids start at
-    1001 (`FIRST_PID`) and thread ids at 1 (a render's thread t is tid t + 1): Perfetto
-    takes tid 0, or a tid equal to its pid, for the process's main thread.
+    Workers may be numbers or names. Calls that overlap on one worker (coroutines awaiting
+    together) cannot nest on one track, so they go to extra tracks named "worker k · lane
+    j", a lane reused as soon as its last call ended: as many tracks as calls were in
+    flight at once, up to `MAX_LANES`; the calls beyond those are drawn on one more track,
+    merged into bars named "n calls" (every moment at least one of them was in flight).
+    Rows of a `ClusterRun` other than tiles are named by their kind and detail ("idle:
+    waiting"). Process ids start at 1001 (`FIRST_PID`) and thread ids at 1 (a render's
+    thread t is tid t + 1): Perfetto takes tid 0, or a tid equal to its pid, for the
+    process's main thread.
+
+    The document is strict JSON. Times must be finite numbers and no row may end before
+    it starts, every row needs its mode and worker (thread_id for a render): a ValueError
+    names the column and the row (its index label). NaN elsewhere (a missing value) is
+    written as null; an infinite value is refused.
     """
+    import json
+
     import pandas as pd
 
+    if path is not None and not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path: must be a file path (a str or os.PathLike), got {type(path).__name__}")
     if isinstance(obj, Trace):
         frame, title = obj.frame, None
     elif isinstance(obj, pd.DataFrame):
@@ -475,15 +660,10 @@ def to_trace(obj: Any, path: str | os.PathLike[str] | None = None) -> dict[str, 
         )
     document = {"traceEvents": events, "displayTimeUnit": "ms"}
     if path is not None:
-        import json
-
+        text = json.dumps(document, ensure_ascii=False, allow_nan=False)  # viewers show names as written
         with open(path, "w", encoding="utf-8") as out:
-            json.dump(document, out, ensure_ascii=False)  # viewers show names as written
+            out.write(text)
     return document
-
-
-#: The process id of a render, or of a tidy frame's first mode (see `to_trace`).
-FIRST_PID = 1001
 
 
 def _meta(name: str, pid: int, tid: int | None, value: Any) -> dict[str, Any]:
@@ -495,85 +675,242 @@ def _meta(name: str, pid: int, tid: int | None, value: Any) -> dict[str, Any]:
     return event
 
 
-def _plain(value: Any) -> Any:
-    """A JSON-ready version of a cell (numpy numbers, NaN and tuples are not)."""
-    if hasattr(value, "item"):
+def _plain(value: Any, column: str, row: Any) -> Any:
+    """A JSON-ready version of a cell (numpy numbers, NaN and tuples are not): NaN, None,
+    pd.NA and NaT are missing (null); infinity has no JSON, so it is refused."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, int | float | str | bool) or value is None:
+    if value is None or isinstance(value, str | bool | int):
         return value
+    if isinstance(value, float):
+        if math.isinf(value):
+            raise ValueError(f"{column}: row {row!r} is {value}, which JSON cannot hold; give a finite number")
+        return None if math.isnan(value) else value
+    with contextlib.suppress(TypeError, ValueError):  # a list or an array is not "missing"
+        if pd.isna(value):
+            return None
     return str(value)
 
 
+def _times(frame: pd.DataFrame, column: str) -> Any:
+    """A column of times as floats; a ValueError names the first row that is not finite."""
+    import numpy as np
+    import pandas as pd
+
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    if np.iscomplexobj(numbers):
+        raise TypeError(f"{column}: complex numbers are no times; give real numbers")
+    values = numbers.to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{column}: row {frame.index[i]!r} is {frame[column].iloc[i]!r}, not a finite number "
+            f"({bad.size} row(s) like it); a trace needs finite times"
+        )
+    return values
+
+
+def _ordered_after(frame: pd.DataFrame, column: str, starts: Any, ends: Any) -> None:
+    """Refuses a row that ends before it starts (a negative duration), naming it."""
+    import numpy as np
+
+    bad = np.flatnonzero(ends < starts)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{column}: row {frame.index[i]!r} ends before it starts ({ends[i]!r} < {starts[i]!r}; "
+            f"{bad.size} row(s) like it); a duration cannot be negative"
+        )
+
+
+def _present(frame: pd.DataFrame, column: str) -> None:
+    """Refuses a row without a value in `column` (NaN or None), naming it."""
+    import numpy as np
+
+    bad = np.flatnonzero(frame[column].isna().to_numpy())
+    if bad.size:
+        raise ValueError(
+            f"{column}: row {frame.index[int(bad[0])]!r} has none (NaN or None; {bad.size} row(s) like it); "
+            f"every row of a trace needs its {column}"
+        )
+
+
 def _render_events(frame: pd.DataFrame, title: str, threads: int) -> list[dict[str, Any]]:
-    count = max(threads, int(frame["thread_id"].max()) + 1 if len(frame) else 1)
+    import numpy as np
+
+    starts = _times(frame, "start_us")
+    durations = _times(frame, "duration_us")
+    _ordered_after(frame, "duration_us", np.zeros(len(frame)), durations)
+    thread_ids = _times(frame, "thread_id")
+    bad = np.flatnonzero((thread_ids < 0) | (thread_ids != np.round(thread_ids)))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f"thread_id: row {frame.index[i]!r} is {thread_ids[i]!r}; a thread id is an integer ≥ 0")
     events = [_meta("process_name", FIRST_PID, None, title)]
-    for t in range(count):
+    for t in sorted({*range(threads), *map(int, thread_ids)}):  # no track per absent id up to a big one
         events += [
             _meta("thread_name", FIRST_PID, t + 1, f"thread {t}"),
             _meta("thread_sort_index", FIRST_PID, t + 1, t),
         ]
-    for row in frame.itertuples(index=False):
+    skip = {"start_us", "duration_us", "end_us"}
+    for i, (label, row) in enumerate(zip(frame.index, frame.to_dict("records"), strict=True)):
         events.append(
             {
-                "name": f"tile ({row.tile_x}, {row.tile_y})",
-                "cat": "tile",
+                "name": _tile_name(row),
+                "cat": str(row.get("kind") or "tile"),
                 "ph": "X",
                 "pid": FIRST_PID,
-                "tid": int(row.thread_id) + 1,
-                "ts": float(row.start_us),
-                "dur": float(row.duration_us),
-                "args": {
-                    k: _plain(v) for k, v in row._asdict().items() if k not in ("start_us", "duration_us", "end_us")
-                },
+                "tid": int(thread_ids[i]) + 1,
+                "ts": float(starts[i]),
+                "dur": float(durations[i]),
+                "args": {str(k): _plain(v, str(k), label) for k, v in row.items() if k not in skip},
             }
         )
     return events
 
 
+def _tile_name(row: dict[str, Any]) -> str:
+    """A tile's place, or for a `ClusterRun`'s other rows their kind and detail (their
+    tile columns are only filled in with 0)."""
+    kind, detail = row.get("kind"), row.get("detail")
+    detail = detail if isinstance(detail, str) else ""
+    if kind in (None, "compute") and not detail:
+        return f"tile ({row.get('tile_x')}, {row.get('tile_y')})"
+    if kind == "compute":  # a tile computed again: its first result was lost
+        return f"task {row.get('task_id')}: {detail}"
+    return f"{kind}: {detail}" if detail else str(kind)
+
+
 def _tidy_events(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    import numpy as np
+
+    starts, ends = _times(frame, "start_s"), _times(frame, "end_s")
+    _ordered_after(frame, "end_s", starts, ends)
+    _present(frame, "mode")
+    _present(frame, "worker")
     label = next((c for c in ("function", "step", "kind") if c in frame.columns), None)
     skip = {"mode", "worker", "start_s", "end_s"}
+    records = frame.to_dict("records")
+    groups: dict[Any, dict[Any, list[int]]] = {}
+    for i, (mode, worker) in enumerate(zip(frame["mode"].tolist(), frame["worker"].tolist(), strict=True)):
+        for column, value in (("mode", mode), ("worker", worker)):
+            if not isinstance(value, Hashable):  # a list or an array cannot name a track
+                raise TypeError(f"{column}: row {frame.index[i]!r} is {value!r}; give a number or a name")
+        groups.setdefault(mode, {}).setdefault(worker, []).append(i)
     events: list[dict[str, Any]] = []
-    for pid, (mode, part) in enumerate(frame.groupby("mode", sort=False), start=FIRST_PID):
+    for pid, (mode, workers) in enumerate(groups.items(), start=FIRST_PID):
         events += [_meta("process_name", pid, None, str(mode)), _meta("process_sort_index", pid, None, pid)]
-        tids: dict[tuple[int, int], int] = {}
-        for worker, bars in part.groupby("worker", sort=True):
-            lanes = overlap_lanes(bars["start_s"].to_numpy(float), bars["end_s"].to_numpy(float))
-            for lane in sorted(set(lanes.tolist())):
-                tid = tids.setdefault((int(worker), lane), len(tids) + 1)
-                name = f"worker {worker}" + (f" · lane {lane}" if lane else "")
-                events += [_meta("thread_name", pid, tid, name), _meta("thread_sort_index", pid, tid, tid)]
-            for lane, row in zip(lanes, bars.to_dict("records"), strict=True):
-                start, end = float(row["start_s"]), float(row["end_s"])
-                name = row[label] if label is not None else f"task {row.get('task', '')}".strip()
+        tid = 0
+        for worker in _in_order(workers):
+            rows = np.array(workers[worker])
+            lanes = overlap_lanes(starts[rows], ends[rows])
+            name = f"worker {_worker_name(worker)}"
+            tracks = []
+            for lane in range(min(int(lanes.max()) + 1, MAX_LANES)):
+                tid += 1
+                tracks.append(tid)
+                track = name + (f" · lane {lane}" if lane else "")
+                events += [_meta("thread_name", pid, tid, track), _meta("thread_sort_index", pid, tid, tid)]
+            for i, lane in zip(rows.tolist(), lanes.tolist(), strict=True):
+                if lane >= MAX_LANES:
+                    continue
+                row, index = records[i], frame.index[i]
+                text = _plain(row[label], label, index) if label is not None else None
                 events.append(
                     {
-                        "name": str(name),
+                        "name": str(text) if text is not None else f"task {row.get('task', '')}".strip(),
                         "cat": str(mode),
                         "ph": "X",
                         "pid": pid,
-                        "tid": tids[(int(worker), int(lane))],
-                        "ts": start * 1e6,
-                        "dur": max(end - start, 0.0) * 1e6,
-                        "args": {k: _plain(v) for k, v in row.items() if k not in skip},
+                        "tid": tracks[lane],
+                        "ts": float(starts[i]) * 1e6,
+                        "dur": float(ends[i] - starts[i]) * 1e6,
+                        "args": {str(k): _plain(v, str(k), index) for k, v in row.items() if k not in skip},
                     }
                 )
+            beyond = rows[lanes >= MAX_LANES]
+            if beyond.size:
+                tid += 1
+                track = f"{name} · lanes {MAX_LANES}–{int(lanes.max())}, merged"
+                events += [_meta("thread_name", pid, tid, track), _meta("thread_sort_index", pid, tid, tid)]
+                for start, end, calls in _merged(starts[beyond], ends[beyond]):
+                    events.append(
+                        {
+                            "name": f"{calls} calls",
+                            "cat": str(mode),
+                            "ph": "X",
+                            "pid": pid,
+                            "tid": tid,
+                            "ts": start * 1e6,
+                            "dur": (end - start) * 1e6,
+                            "args": {"calls": calls},
+                        }
+                    )
     return events
 
 
-def overlap_lanes(starts: Any, ends: Any) -> Any:
-    """Greedy interval colouring: overlapping calls of one worker get separate lanes."""
+def _in_order(workers: dict[Any, Any]) -> list[Any]:
+    """Workers sorted (numbers, or names), or in order of appearance if they do not sort."""
+    try:
+        return sorted(workers)
+    except TypeError:  # numbers and names mixed
+        return list(workers)
+
+
+def _worker_name(worker: Any) -> str:
+    value = worker.item() if hasattr(worker, "item") else worker
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # worker 1, not worker 1.0 (a column that held a NaN once)
+    return str(value)
+
+
+def _merged(starts: Any, ends: Any) -> list[tuple[float, float, int]]:
+    """The intervals' union as disjoint (start, end, how many intervals) bars."""
     import numpy as np
 
+    bars: list[tuple[float, float, int]] = []
+    order = np.argsort(starts, kind="stable")
+    for start, end in zip(starts[order].tolist(), ends[order].tolist(), strict=True):
+        if bars and start <= bars[-1][1]:
+            first, last, calls = bars[-1]
+            bars[-1] = (first, max(last, end), calls + 1)
+        else:
+            bars.append((start, end, 1))
+    return bars
+
+
+def overlap_lanes(starts: Any, ends: Any) -> Any:
+    """Greedy interval colouring: overlapping calls of one worker get separate lanes. In
+    order of start, each call takes the lowest-numbered lane whose last call has ended by
+    its start (or a new lane): as many lanes as calls were in flight at once.
+
+    O(n log n): the lanes in use wait in a heap by their end time, the free ones in a heap
+    by their number (not a scan of every lane for every call: quadratic when thousands of
+    coroutines are in flight together)."""
+    import numpy as np
+
+    starts = np.asarray(starts, dtype=float)
+    ends = np.asarray(ends, dtype=float)
+    if starts.shape != ends.shape:
+        raise ValueError(f"ends: {len(ends)} values for {len(starts)} starts")
     lanes = np.zeros(len(starts), dtype=int)
-    lane_ends: list[float] = []
-    for i in np.argsort(starts, kind="stable"):
-        free = next((k for k, end in enumerate(lane_ends) if end <= starts[i] + 1e-12), None)
-        if free is None:
-            free = len(lane_ends)
-            lane_ends.append(0.0)
-        lane_ends[free] = ends[i]
-        lanes[i] = free
+    begin, finish = starts.tolist(), ends.tolist()
+    busy: list[tuple[float, int]] = []  # (end, lane) of lanes in use
+    free: list[int] = []  # lanes whose last call has ended
+    count = 0
+    for i in np.argsort(starts, kind="stable").tolist():
+        start = begin[i]
+        while busy and busy[0][0] <= start + 1e-12:  # a NaN start frees nothing
+            heapq.heappush(free, heapq.heappop(busy)[1])
+        if free and start == start:
+            lane = heapq.heappop(free)
+        else:
+            lane, count = count, count + 1
+        end = finish[i]
+        heapq.heappush(busy, (end if end == end else math.inf, lane))  # a NaN end never frees its lane
+        lanes[i] = lane
     return lanes
