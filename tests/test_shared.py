@@ -200,3 +200,28 @@ def test_sigint_stops_the_counting_threads():
     finally:
         child.kill()
     assert line == ["interrupted", "0"]
+
+
+def test_throughput_keeps_the_cpu_share_of_each_fastest_run():
+    frame = shared.throughput(counters=("fetch-add",), threads=(1, 2), increments=10_000, repeats=2)
+    assert "share" in frame and (frame["share"] >= 0).all()
+    assert frame.attrs["label"].endswith("obtained during these runs")
+
+
+def test_false_sharing_measured_compares_the_layouts_with_their_shares():
+    frame, runs = shared.false_sharing_measured(threads=2, increments=20_000, rounds=1)
+    assert list(frame["layout"]) == ["same line", "padded"]
+    assert all(totals == [20_000, 20_000] for totals in frame["totals"])
+    assert set(runs.variants) == {"1 thread", "apart", "same line", "padded"}
+    assert runs.threads["same line"] == 2 and runs.threads["1 thread"] == 1
+    assert frame.set_index("layout").loc["padded", "elapsed_us"] == pytest.approx(runs.best_s["padded"] * 1e6)
+    with pytest.raises(ValueError, match=r"^threads: "):
+        shared.false_sharing_measured(threads=1)
+
+
+def test_label_says_what_the_runs_obtained(monkeypatch):
+    from parlab import measure
+
+    monkeypatch.setattr(measure, "allowed_cpus", lambda: 2)
+    assert shared.label([0.5, 1.94]) == "1.9 of 2 CPUs obtained during these runs"
+    assert shared.label([3.0]) == "2.0 of 2 CPUs obtained during these runs"  # never more than allowed

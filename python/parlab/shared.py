@@ -7,6 +7,9 @@ notebook itself, helped by `switch_interval`, `run_threads` and `SpanLog` from h
     from parlab import shared
     shared.count("load-store", threads=2, increments=10_000_000)["lost"]   # > 0, usually
     shared.throughput(threads=(1, 2))                                     # one row per run
+
+Every timing here keeps, beside the time, the CPU share its run got (process CPU seconds per
+wall second, from `parlab.measure`): a verdict on a timing is decided by what that run obtained.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from parlab import _core
+from parlab import _core, measure
 
 COUNTERS = ("load-store", "fetch-add", "mutex", "per-thread")
 """The ways `count` can count: the racy one first, then the three fixes."""
@@ -36,6 +39,14 @@ def count(counter: str, threads: int = 2, increments: int = 1_000_000) -> dict[s
     return _core.shared_count(counter, threads, increments)
 
 
+def label(shares: Iterable[float]) -> str:
+    """For a figure's title: '1.9 of 2 CPUs obtained during these runs', from the runs' CPU
+    shares (the most any run got, at most the CPUs this process may use)."""
+    allowed = measure.allowed_cpus()
+    cpus = "1 CPU" if allowed == 1 else f"{allowed} CPUs"
+    return f"{min(float(allowed), max(shares, default=0.0)):.1f} of {cpus} obtained during these runs"
+
+
 def throughput(
     counters: Iterable[str] = ("mutex", "fetch-add", "per-thread"),
     threads: Iterable[int] = (1, 2, 4),
@@ -43,16 +54,25 @@ def throughput(
     repeats: int = 3,
 ) -> pd.DataFrame:
     """Increments per second of each counter on each thread count: the best of `repeats` runs
-    (on a shared machine the fastest run is the least disturbed one)."""
+    (on a shared machine the fastest run is the least disturbed one), the runs of all counters
+    and thread counts interleaved so that a burst of load hits them alike. `share` is the CPU
+    share of that fastest run; `frame.attrs["label"]` says what the runs obtained, for a title."""
     if not 1 <= repeats <= 20:
         raise ValueError(f"repeats: must be between 1 and 20, got {repeats}")
-    rows = []
-    for n in threads:
-        for counter in counters:
-            runs = [count(counter, n, increments) for _ in range(repeats)]
-            best = min(runs, key=lambda r: r["elapsed_us"])
-            rows.append({**best, "per_second": best["expected"] / (best["elapsed_us"] * 1e-6)})
-    return pd.DataFrame(rows)
+    cases = [(n, counter) for n in threads for counter in counters]
+    best: dict[tuple[int, str], tuple[dict[str, Any], float]] = {}
+    for _ in range(repeats):
+        for n, counter in cases:
+            run, timed = measure.run_share(lambda n=n, counter=counter: count(counter, n, increments))
+            if (n, counter) not in best or run["elapsed_us"] < best[n, counter][0]["elapsed_us"]:
+                best[n, counter] = (run, timed.share)
+    rows = [
+        {**run, "per_second": run["expected"] / (run["elapsed_us"] * 1e-6), "share": share}
+        for run, share in (best[case] for case in cases)
+    ]
+    frame = pd.DataFrame(rows)
+    frame.attrs["label"] = label(frame["share"]) if len(frame) else ""
+    return frame
 
 
 def _span_frame(run: dict[str, Any]) -> pd.DataFrame:
@@ -96,6 +116,45 @@ def false_sharing(threads: int = 2, increments: int = 20_000_000, repeats: int =
         for padded, run in best.items()
     ]
     return pd.DataFrame(rows).drop(columns="padded")
+
+
+def false_sharing_measured(
+    threads: int = 2, increments: int = 10_000_000, rounds: int = 5
+) -> tuple[pd.DataFrame, measure.Comparison]:
+    """False sharing and what the machine gave it, from one `measure.compare`: four variants
+    interleaved, the fastest of `rounds` each, with every run's CPU share.
+
+    "1 thread" and "apart" count in registers (`per-thread`: nothing shared) on one thread and
+    on `threads`: whether the threads can run at once now. "same line" and "padded" are
+    `false_sharing`'s two layouts on `threads` threads. Returns a frame like `false_sharing`'s
+    (the fastest run of each layout, `share` its CPU share) and the comparison."""
+    if not 2 <= threads <= 64:
+        raise ValueError(f"threads: must be between 2 and 64, got {threads}")
+    variants = {
+        "1 thread": lambda: count("per-thread", 1, increments),
+        "apart": lambda: count("per-thread", threads, increments),
+        "same line": lambda: _core.shared_false_sharing(False, threads, increments),
+        "padded": lambda: _core.shared_false_sharing(True, threads, increments),
+    }
+    widths = {name: threads for name in ("apart", "same line", "padded")}
+    comparison = measure.compare(variants, rounds=rounds, threads=widths)
+    rows = []
+    for layout in ("same line", "padded"):
+        run = comparison.results[layout]
+        seconds = comparison.best_s[layout]
+        rows.append(
+            {
+                "layout": layout,
+                "threads": run["threads"],
+                "increments": run["increments"],
+                "stride_bytes": run["stride_bytes"],
+                "totals": run["totals"],
+                "elapsed_us": seconds * 1e6,
+                "per_second": run["threads"] * run["increments"] / seconds,
+                "share": comparison.share[layout],
+            }
+        )
+    return pd.DataFrame(rows), comparison
 
 
 def cache_line_bytes() -> int | None:
@@ -196,7 +255,9 @@ __all__ = [
     "cache_line_bytes",
     "count",
     "false_sharing",
+    "false_sharing_measured",
     "holds_overlap",
+    "label",
     "lock_timeline",
     "run_threads",
     "switch_interval",
