@@ -44,9 +44,51 @@ def test_probe_fields_card_and_dict():
         assert len(probe.load_average) == 3
     card = probe._repr_html_()
     assert "parlab-contention" in card and "available right now" in card
+    assert "during it: other programs" in card and "this process asleep" in card
     fields = probe.to_dict()
     assert fields["available_parallelism_now"] == probe.available_parallelism_now
     assert fields["busy"] == (probe.available_parallelism_now < 0.8 * probe.allowed)
+
+
+def test_the_card_adds_up_this_process_others_and_idle_to_the_cpus_allowed():
+    probe = parlab.contention()
+    if probe.others_during_spin is None:
+        pytest.skip("needs /proc/stat")
+    assert 0 <= probe.others_during_spin <= probe.allowed - probe.available_parallelism_now + 1e-9
+    card = probe._repr_html_()
+    idle = max(0.0, probe.allowed - probe.available_parallelism_now - probe.others_during_spin)
+    assert f"{probe.others_during_spin:.2f} CPUs" in card and f"{idle:.2f} CPUs" in card
+
+
+def test_one_cpu_allowed_is_the_explanation_even_when_others_compete():
+    from parlab.contention import _summary
+
+    for now in (0.3, 0.6, 0.95):
+        text = _summary(1, now, None)
+        assert text.startswith(f"1 CPU allowed, about {now:.1f} free right now")
+        assert "take turns" in text and "no speedup" in text, text
+        assert "expect at most" not in text, text
+    assert "other programs are using the rest" in _summary(2, 0.9, None)
+    assert "speed up by up to about 1.9" in _summary(2, 1.9, None)
+
+
+def test_the_spin_is_measured_by_measure_run_share(monkeypatch):
+    import importlib
+
+    from parlab import measure
+
+    module = importlib.import_module("parlab.contention")  # the module: `parlab.contention` is the function
+
+    seen = []
+
+    def spy(fn):
+        result, run = measure.run_share(fn)
+        seen.append(run)
+        return result, run
+
+    monkeypatch.setattr(module, "run_share", spy)
+    probe = parlab.contention(spin_ms=20, quiet_ms=0)
+    assert len(seen) == 1 and probe.available_parallelism_now == round(seen[0].share, 3)
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,17 @@ probe, a few hundred milliseconds long, measures how many CPUs this process obta
     probe.summary                     # "2 CPUs allowed, about 1.2 free right now: ..."
 
 How: (1) a short quiet window reads /proc/stat for the CPUs this process may run on (how
-busy other programs keep them, and the hypervisor's steal time) and /proc/loadavg; (2) a
-calibration runs as many spinning Rust threads as the hardware allows (a render whose tiles
-all cost the same, under a time limit) and divides the CPU time the process received by
-the wall time: with k threads on k free CPUs that ratio is k; where others compete, less.
+busy other programs keep them while this process sleeps, and the hypervisor's steal time)
+and /proc/loadavg; (2) a calibration runs as many spinning Rust threads as the hardware
+allows (a render whose tiles all cost the same, under a time limit) and divides the CPU time
+the process received by the wall time (`parlab.measure.run_share`, the one definition of
+"CPU share during a run"): with k threads on k free CPUs that ratio is k; where others
+compete, less. /proc/stat read around the spin says what the other programs took meanwhile,
+so that the card's numbers add up: this process + other programs + idle = the CPUs allowed.
+
+Other programs may keep every CPU busy while this process sleeps and still leave it a good
+share once it computes: the operating system divides the CPUs between all who want them.
+That is why the card shows both moments, each labelled.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass
+
+from parlab.measure import Run, run_share
 
 #: A view inside the main cardioid: every pixel iterates max_iter times, so every tile costs
 #: the same and the threads spin without memory traffic.
@@ -57,6 +66,10 @@ class Contention:
     #: How long the probe took, in milliseconds.
     probe_ms: float
     summary: str
+    #: CPUs that other programs (and the hypervisor's other machines) used *during the
+    #: calibration*, from /proc/stat, at most `allowed - available_parallelism_now` (None
+    #: without /proc/stat).
+    others_during_spin: float | None = None
 
     @property
     def busy(self) -> bool:
@@ -73,13 +86,24 @@ class Contention:
         def percent(share: float | None) -> str:
             return "—" if share is None else f"{share:.0%}"
 
+        def cpus(value: float | None) -> str:
+            return "—" if value is None else f"{value:.2f} CPUs"
+
         load = "—" if self.load_average is None else " / ".join(f"{x:.2f}" for x in self.load_average)
+        got = self.available_parallelism_now
+        idle = None if self.others_during_spin is None else max(0.0, self.allowed - got - self.others_during_spin)
+        sleeping = None if self.others_busy is None else self.others_busy * self.allowed
         rows = [
             ("CPUs allowed (affinity, quota)", f"{self.allowed}"),
             ("CPU quota (cgroup)", "unlimited" if self.cpu_quota is None else f"{self.cpu_quota:g} CPUs"),
-            ("available right now (measured)", f"{self.available_parallelism_now:.2f} CPUs ≈ {self.available_now}"),
+            ("available right now (measured)", f"{got:.2f} CPUs ≈ {self.available_now}"),
             ("calibration", f"{self.threads_probed} spinning thread(s), CPU time ÷ wall time"),
-            ("used by other programs", percent(self.others_busy)),
+            ("during it: other programs", cpus(self.others_during_spin)),
+            ("during it: idle", cpus(idle)),
+            (
+                "before it, this process asleep: other programs",
+                "—" if sleeping is None else f"{sleeping:.2f} of {self.allowed} CPUs ({percent(self.others_busy)})",
+            ),
             ("steal time (hypervisor)", percent(self.steal)),
             ("load average 1 / 5 / 15 min", load),
             ("probe took", f"{self.probe_ms:.0f} ms"),
@@ -129,20 +153,31 @@ def _affinity() -> set[int]:
         return set(range(os.cpu_count() or 1))
 
 
-def _spin(threads: int, spin_ms: float) -> float:
-    """CPU seconds per wall second obtained by `threads` Rust threads spinning for ~spin_ms."""
+def _spin(threads: int, spin_ms: float) -> Run:
+    """The run of `threads` Rust threads spinning for ~spin_ms: its wall time, CPU time and
+    share (CPU seconds per wall second), measured by `parlab.measure.run_share`."""
     import parlab
 
     # Big enough that no machine finishes it within the limit (a tile takes about a
     # millisecond; allow four per thread per millisecond), small enough to allocate quickly.
     size = _TILE * math.ceil(math.sqrt(4 * threads * spin_ms))
-    wall0, cpu0 = time.perf_counter(), time.process_time()
-    parlab.render(
-        width=size, height=size, tile_w=_TILE, tile_h=_TILE, max_iter=_MAX_ITER, strategy="dynamic",
-        threads=threads, time_limit_ms=spin_ms, viewport=_INTERIOR, kernel="scalar",
+    _, run = run_share(
+        lambda: parlab.render(
+            width=size, height=size, tile_w=_TILE, tile_h=_TILE, max_iter=_MAX_ITER, strategy="dynamic",
+            threads=threads, time_limit_ms=spin_ms, viewport=_INTERIOR, kernel="scalar",
+        )
     )  # fmt: skip
-    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-    return cpu / wall if wall > 0 else 0.0
+    return run
+
+
+def _others_during(before: tuple[int, int, int] | None, after: tuple[int, int, int] | None, run: Run) -> float | None:
+    """CPUs that others used during `run`: the CPUs' busy time (steal included) between the
+    two /proc/stat readings, minus this process's own CPU time, per wall second (at least 0)."""
+    if before is None or after is None or after[0] <= before[0] or run.wall_s <= 0:
+        return None
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    busy_s = ((after[0] - before[0]) - (after[1] - before[1])) / ticks
+    return max(0.0, (busy_s - run.cpu_s) / run.wall_s)
 
 
 def contention(spin_ms: float = 150, quiet_ms: float = 100, cpus: int | None = None) -> Contention:
@@ -190,7 +225,12 @@ def _probe(spin_ms: float, quiet_ms: float) -> Contention:
             others_busy = max(0.0, (total - (after[1] - before[1])) / total)
             steal = (after[2] - before[2]) / total
 
-    now = _spin(allowed, spin_ms)
+    before = _cpu_times(cpus)
+    run = _spin(allowed, spin_ms)
+    now = run.share
+    others = _others_during(before, _cpu_times(cpus), run)
+    if others is not None:
+        others = round(min(others, max(0.0, allowed - now)), 3)
     return Contention(
         allowed=allowed,
         cpu_quota=info.cpu_quota,
@@ -202,15 +242,19 @@ def _probe(spin_ms: float, quiet_ms: float) -> Contention:
         load_average=_load_average(),
         probe_ms=(time.perf_counter() - start) * 1e3,
         summary=_summary(allowed, now, steal),
+        others_during_spin=others,
     )
 
 
 def _summary(allowed: int, now: float, steal: float | None) -> str:
     cpus = "1 CPU" if allowed == 1 else f"{allowed} CPUs"
     text = f"{cpus} allowed, about {now:.1f} free right now"
+    if allowed == 1:  # one CPU explains a flat curve, whatever else is running
+        text += ": threads can take turns on it but not run in parallel, so expect no speedup"
+        if now < 0.8:
+            text += " (and other programs are using part of it, so timings are noisy)"
+        return text + "."
     if now >= 0.8 * allowed:
-        if allowed == 1:
-            return text + ": threads can take turns on it but not run in parallel, so expect no speedup."
         return text + f": nothing much else is competing, expect CPU-bound work to speed up by up to about {now:.1f}×."
     reason = "other programs are using the rest"
     if steal is not None and steal > 0.05:
