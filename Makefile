@@ -22,7 +22,7 @@ RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml pyt
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(VENV)/.rust-warm ## Create .venv, install pinned packages, build the extension, register kernels
+setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(VENV)/.rust-warm $(VENV)/.kernel-free-threaded ## Create .venv, install pinned packages, build the extension, register kernels
 
 lab: setup ## Set up, then start JupyterLab on notebooks/
 	jupyter lab --notebook-dir=notebooks
@@ -33,6 +33,9 @@ test-rust: ## cargo tests of the core, with and without its optional features (p
 	cargo test --workspace --quiet
 	cargo test -p parlab_core --all-features --quiet
 
+# python/11's free-threaded CPython (built once from Debian's source: minutes) and its venv.
+FT := .free-threaded
+
 # The Python notebooks whose lessons make parallel claims: also run beside a busy CPU.
 PARALLEL_NOTEBOOKS := $(wildcard $(addprefix notebooks/python/,00-*.ipynb 02-*.ipynb 04-*.ipynb 05-*.ipynb \
 	06-*.ipynb 07-*.ipynb 08-*.ipynb))
@@ -41,6 +44,7 @@ test-python: setup ## pytest: the API and every notebook (nbval); the Python not
 	pytest --nbval-lax --durations=25
 	taskset -c 0 pytest --nbval-lax -p no:cacheprovider notebooks/python
 	scripts/with_busy_cpu.py pytest --nbval-lax -p no:cacheprovider $(PARALLEL_NOTEBOOKS)
+	$(if $(wildcard $(FT)/.interpreter),scripts/with_busy_cpu.py pytest --nbval-lax -p no:cacheprovider notebooks/python/11-*.ipynb)
 
 lint: setup ## rustfmt, clippy, ruff and the .pyi stub check
 	cargo fmt --all --check
@@ -110,3 +114,15 @@ $(VENV)/.rust-warm: $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(RUST_SOURCES) $(wild
 $(VENV)/.bench: requirements/bench.txt $(VENV)/.packages
 	$(PY) -m pip install --quiet -r requirements/bench.txt
 	touch $@
+
+# A free-threaded CPython, built once (~10 min on 2 cores; the stamp skips it after). Where it
+# cannot be built, make says why in one line and goes on without python/11's kernel.
+$(FT)/.interpreter: | $(VENV)/.tools
+	@echo "building a free-threaded CPython into $(FT)/python (once; several minutes)"
+	@if scripts/install-free-threaded.sh $(FT)/python $(FT)/build; then touch $@; \
+	else echo "make goes on without the free-threaded kernel: python/11 cannot run here"; fi
+
+$(VENV)/.kernel-free-threaded: $(FT)/.interpreter requirements/free-threaded.txt scripts/free-threaded-kernel.sh \
+		$(RUST_SOURCES) | $(VENV)/.kernels
+	@if test -f $(FT)/.interpreter; then \
+		scripts/free-threaded-kernel.sh $(FT)/python/bin/python-free-threaded $(FT)/venv $(VENV) && touch $@; fi

@@ -37,8 +37,20 @@ FREE_FRACTION = 0.8
 
 def allowed_cpus() -> int:
     """The CPUs this process may use (affinity and CPU quota)."""
-    from parlab._core import hardware
+    try:
+        from parlab._core import hardware
+    except (ImportError, SystemError):  # no native module (free-threaded 3.13, python/11): affinity, cgroup v2 quota
+        import math
+        import os
+        from pathlib import Path
 
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        try:
+            quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+            cpus = min(cpus, math.ceil(int(quota) / int(period))) if quota != "max" else cpus
+        except (OSError, ValueError):
+            pass
+        return max(1, cpus)
     return hardware().effective_parallelism
 
 
