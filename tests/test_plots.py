@@ -27,11 +27,20 @@ def bars(ax):
     return [p for p in ax.patches if isinstance(p, Rectangle)]
 
 
+def fills(ax):
+    """The coloured bars, without the hatched waiting drawn under them."""
+    return [p for p in bars(ax) if not p.get_hatch() and p.get_fill()]
+
+
+def legend_texts(fig):
+    return [t.get_text() for legend in fig.legends for t in legend.get_texts()]
+
+
 def test_timeline_has_a_bar_per_tile_and_a_row_per_thread():
     run = parlab.render(**SMALL, strategy="interleaved", threads=3)
     fig = plots.timeline(run)
     ax = fig.axes[0]
-    assert len(bars(ax)) == run.total_tiles == 12
+    assert len(fills(ax)) == run.total_tiles == 12
     assert [t.get_text() for t in ax.get_yticklabels()] == ["thread 0", "thread 1", "thread 2"]
     assert plots.timeline(run.to_frame(), color_by="thread").axes[0].get_title(loc="left") == ""
     with pytest.raises(ValueError, match="color_by"):
@@ -59,7 +68,7 @@ def test_timeline_gives_every_tile_a_visible_width():
     fig = plots.timeline(run)
     ax = fig.axes[0]
     span = max(run.elapsed_us, run.to_frame()["end_us"].max()) / 1e3
-    widths = [p.get_width() for p in bars(ax)]
+    widths = [p.get_width() for p in fills(ax)]
     assert len(widths) == run.total_tiles == 1200
     assert min(widths) >= span * plots.MIN_BAR_FRACTION * 0.999
     # At the figure's width, each bar covers at least a fraction of a pixel's worth.
@@ -84,10 +93,9 @@ class Staged:
 def test_timeline_draws_other_kinds_of_rows_in_their_own_colours():
     fig = plots.timeline(Staged())
     ax = fig.axes[0]
-    assert len(bars(ax)) == 12 + 3
-    legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert legend == ["compute", "transfer", "idle"]
-    faces = {tuple(round(c, 3) for c in p.get_facecolor()) for p in bars(ax)}
+    assert len(fills(ax)) == 12 + 3
+    assert legend_texts(fig)[:3] == ["compute", "transfer", "idle"]
+    faces = {tuple(round(c, 3) for c in p.get_facecolor()) for p in fills(ax)}
     transfer = tuple(round(c, 3) for c in matplotlib.colors.to_rgba(plots.KIND_COLORS["transfer"]))
     idle = tuple(round(c, 3) for c in matplotlib.colors.to_rgba(plots.KIND_COLORS["idle"]))
     assert transfer in faces and idle in faces
@@ -231,34 +239,89 @@ def traced_frame():
     )
 
 
-def test_worker_timeline_draws_the_time_not_on_cpu_as_waiting():
+def alpha(patch):
+    return patch.get_facecolor()[3]
+
+
+def test_worker_timeline_spreads_each_tasks_cpu_time_through_its_bar():
     fig = plots.worker_timeline(traced_frame())
     ax = fig.axes[0]
     hatched = [p for p in bars(ax) if p.get_hatch()]
-    solid = [p for p in bars(ax) if not p.get_hatch() and p.get_fill()]
-    assert sorted(round(p.get_width(), 3) for p in hatched) == [20.0, 90.0]
-    assert sorted(round(p.get_width(), 3) for p in solid) == [10.0, 80.0]
-    for part in hatched:  # the waiting part starts where the computing part ends
-        assert part.get_x() == pytest.approx(next(p for p in solid if p.get_y() == part.get_y()).get_width())
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["render", "load", "waiting (GIL or I/O)"]
+    solid = fills(ax)
+    # Both tasks are hatched all along (waiting), under their colour at their CPU share.
+    assert sorted(round(p.get_width(), 3) for p in hatched) == [100.0, 100.0]
+    assert sorted(round(p.get_width(), 3) for p in solid) == [100.0, 100.0]
+    assert sorted(round(alpha(p), 3) for p in solid) == [0.1, 0.8]
+    legend = legend_texts(fig)
+    assert legend[:2] == ["render", "load"]
+    assert "solid: computing" in legend[2]
+    assert legend[3] == "faded, hatched: waiting for a CPU, the GIL or I/O"
     assert "computing 45% of the bars' time" in ax.get_title(loc="left")
+
+
+def test_three_tasks_taking_turns_on_one_cpu_each_look_a_third_filled():
+    # Three workers' tasks over the same 300 ms, 100 ms of CPU each: one CPU, shared.
+    frame = pd.DataFrame(
+        {"mode": "one CPU", "task": [0, 1, 2], "worker": [0, 1, 2], "start_s": 0.0, "end_s": 0.3, "cpu_s": 0.1}
+    )
+    shared = fills(plots.worker_timeline(frame).axes[0])
+    assert [round(alpha(p), 3) for p in shared] == [0.333] * 3
+    parallel = fills(plots.worker_timeline(frame.assign(cpu_s=0.3)).axes[0])
+    assert [alpha(p) for p in parallel] == [1.0] * 3  # a CPU each: solid
+
+
+def test_cpu_shares_are_clipped_and_unknown_where_they_cannot_be_read():
+    shares = plots.cpu_shares([0.5, 2.0, -1.0, np.nan, 1.0], [1.0, 1.0, 1.0, 1.0, 0.0])
+    assert shares[:3].tolist() == [0.5, 1.0, 0.0]
+    assert np.isnan(shares[3:]).all()
 
 
 def test_worker_timeline_names_each_kind_of_waiting():
     labels = {"load": "waiting for I/O", "render": "waiting for the GIL"}
     fig = plots.worker_timeline(traced_frame(), waiting=labels)
     ax = fig.axes[0]
-    legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend == ["render", "load", "waiting for the GIL", "waiting for I/O"]
-    hatches = {round(p.get_width()): p.get_hatch() for p in bars(ax) if p.get_hatch()}
-    assert hatches[20] != hatches[90]  # each kind of waiting has its own look
+    legend = legend_texts(fig)
+    assert legend[:2] == ["render", "load"]
+    assert legend[3:] == ["faded, hatched: waiting for the GIL", "faded, hatched: waiting for I/O"]
+    hatches = {p.get_facecolor(): p.get_hatch() for p in bars(ax) if p.get_hatch()}
+    assert len(set(hatches.values())) == 2  # each kind of waiting has its own look
     with pytest.raises(ValueError, match="waiting: no label for function load"):
         plots.worker_timeline(traced_frame(), waiting={"render": "GIL"})
     with pytest.raises(TypeError, match="waiting"):
         plots.worker_timeline(traced_frame(), waiting=3)
     plain = plots.worker_timeline(traced_frame().drop(columns="cpu_s"))
     assert not [p for p in bars(plain.axes[0]) if p.get_hatch()]
+    assert all(alpha(p) == 1.0 for p in fills(plain.axes[0]))
+
+
+def test_timelines_carry_the_label_of_the_conditions_they_were_measured_in():
+    label = "1.4 of 2 CPUs free during these runs"
+    fig = plots.worker_timeline(traced_frame(), label=label)
+    assert fig.legends[0].get_title().get_text() == label
+    assert plots.worker_timeline(frame(), label=label).legends[0].get_title().get_text() == label
+    run = parlab.render(**SMALL, strategy="static", threads=2)
+    assert plots.timeline(run, label=label).axes[0].get_title(loc="left").endswith("\n" + label)
+    both = plots.compare_timelines({"a": run, "b": run}, label=label)
+    assert both.legends[0].get_title().get_text() == label
+    assert [ax.get_title(loc="left").split(" · ")[0] for ax in both.axes[:2]] == ["a", "b"]
+
+
+def test_tile_timelines_draw_the_cpu_time_the_core_recorded():
+    run = parlab.render(**SMALL, strategy="static", threads=2)
+    frame = run.to_frame()
+    assert frame["cpu_us"].dtype == float
+    assert (frame["cpu_us"] > 0).all(), "Linux has a per-thread CPU clock: every tile has a CPU time"
+    fig = plots.timeline(run)
+    shares = sorted(round(alpha(p), 6) for p in fills(fig.axes[0]))
+    expected = sorted(round(s, 6) for s in plots.cpu_shares(frame["cpu_us"], frame["duration_us"]))
+    assert shares == expected
+    assert "faded, hatched: waiting for a CPU" in " ".join(legend_texts(fig))
+    # Records without a CPU time (built by hand, e.g. from a cluster's task stream): solid.
+    unknown = frame.assign(cpu_us=np.nan)
+    blank = plots.timeline(unknown).axes[0]
+    assert not [p for p in bars(blank) if p.get_hatch()] and {alpha(p) for p in fills(blank)} == {1.0}
+    record = parlab.TaskRecord(0, 0, 0, 0, 1, 1, 0.0, 10.0, 1, 1)
+    assert record.cpu_us is None and np.isnan(record.to_dict()["cpu_us"] or np.nan)
 
 
 def test_worker_timeline_of_a_real_trace():
@@ -269,3 +332,4 @@ def test_worker_timeline_of_a_real_trace():
     fig = plots.worker_timeline(t.frame)
     waiting = [p for p in bars(fig.axes[0]) if p.get_hatch()]
     assert len(waiting) == 1 and waiting[0].get_width() > 45  # ms: sleeping is not computing
+    assert [alpha(p) < 0.2 for p in fills(fig.axes[0])] == [True]  # faded: a sleep has no CPU time

@@ -101,8 +101,9 @@ def test_record_to_dict_and_repr():
     d = record.to_dict()
     assert set(d) == {
         "task_id", "thread_id", "tile_x", "tile_y", "tile_w", "tile_h",
-        "start_us", "duration_us", "pixels", "iterations",
+        "start_us", "duration_us", "pixels", "iterations", "cpu_us",
     }  # fmt: skip
+    assert 0 < d["cpu_us"] <= record.duration_us + 1  # µs; Linux has a per-thread CPU clock
     assert record.end_us == pytest.approx(record.start_us + record.duration_us)
     assert repr(record).startswith("TaskRecord(task_id=0")
 
@@ -270,7 +271,9 @@ def test_task_records_can_be_built_compared_and_pickled():
         start_us=12.5, duration_us=100.25, pixels=2000, iterations=123_456,
     )  # fmt: skip
     record = parlab.TaskRecord(**fields)
-    assert record.to_dict() == fields
+    assert record.to_dict() == {**fields, "cpu_us": None}
+    timed = parlab.TaskRecord(**fields, cpu_us=80.0)
+    assert timed.cpu_us == 80.0 and pickle.loads(pickle.dumps(timed)) == timed != record
     assert record.end_us == 112.75
     assert record == parlab.TaskRecord(**fields) != parlab.TaskRecord(**{**fields, "thread_id": 0})
     assert pickle.loads(pickle.dumps(record)) == record
@@ -434,9 +437,10 @@ def test_frames_have_typed_columns_and_one_row_per_thread():
     frame = run.to_frame()
     assert list(frame.columns) == [
         "task_id", "thread_id", "tile_x", "tile_y", "tile_w", "tile_h",
-        "start_us", "duration_us", "pixels", "iterations", "end_us",
+        "start_us", "duration_us", "pixels", "iterations", "cpu_us", "end_us",
     ]  # fmt: skip
     assert frame["iterations"].dtype == np.int64 and frame["start_us"].dtype == np.float64
+    assert frame["cpu_us"].dtype == np.float64
     assert frame["iterations"].sum() == run.iterations.sum()
     table = run.per_thread()
     assert table.index.name == "thread_id" and list(table.columns) == ["tiles", "busy_ms", "iterations", "idle_ms"]

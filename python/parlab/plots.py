@@ -3,12 +3,13 @@ and returns the figure, so notebooks can show, save or test it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib import colors
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from parlab.trace import overlap_lanes as _lanes
@@ -59,6 +60,7 @@ def timeline(
     ax: Axes | None = None,
     color_by: str = "iterations",
     title: str | None = None,
+    label: str | None = None,
 ) -> Figure:
     """Per-thread timeline: one row per thread, one bar per tile from its start to its end.
 
@@ -67,9 +69,31 @@ def timeline(
         (e.g. "transfer", "idle") are drawn in their own colours, with a legend.
     color_by: "iterations" (the tile's mean iterations per pixel: dark = cheap, bright =
         expensive, with a colour bar) or "thread".
+    title: the panel's title (default: the run in words, for a RenderRun).
+    label: a line under the title saying under what conditions the times were taken,
+        e.g. `measure.compare(...).label` ("1.4 of 2 CPUs free during these runs").
 
-    Every tile stays visible: a bar is at least `MIN_BAR_FRACTION` of the axis wide.
+    With a `cpu_us` column (a RenderRun records the CPU time each tile's thread got), a
+    tile's CPU share is spread through its bar: hatched all along (waiting for a CPU) under
+    its colour at an opacity of cpu_us / duration_us. Three threads taking turns on one CPU
+    then look faded, not parallel. Every tile stays visible: a bar is at least
+    `MIN_BAR_FRACTION` of the axis wide.
     """
+    own = ax is None
+    fig, ax, handles, names = _tile_panel(run, ax, color_by, title, label)
+    if handles and own:  # above the panel, where it cannot cover a bar or the title
+        fig.legend(handles, names, loc="outside upper center", ncol=min(len(names), 4), fontsize=8, frameon=False)
+    elif handles:
+        ax.legend(handles, names, loc="lower right", bbox_to_anchor=(1, 1), ncol=min(len(names), 4), fontsize=8,
+                  frameon=False)  # fmt: skip
+    return fig
+
+
+def _tile_panel(
+    run: RenderRun | pd.DataFrame, ax: Axes | None, color_by: str, title: str | None, label: str | None
+) -> tuple[Figure, Axes, list[Any], list[str]]:
+    """`timeline`'s drawing, without its legend: the figure, the axes, the legend's
+    handles and names (so that `compare_timelines` draws one legend for all panels)."""
     frame = run.to_frame() if hasattr(run, "to_frame") else run
     if not isinstance(frame, pd.DataFrame) or not set(frame.columns) >= _TILE_COLUMNS:
         raise ValueError(f"run: need a RenderRun or a frame with the columns {sorted(_TILE_COLUMNS)}")
@@ -93,13 +117,14 @@ def timeline(
     others = [k for k in dict.fromkeys(kinds) if k != "compute"]
     for i, kind in enumerate(others):
         fill[(kinds == kind).to_numpy()] = colors.to_rgba(KIND_COLORS.get(kind, plt.get_cmap("Set2")(i % 8)))
+    share = np.full(len(frame), np.nan)
+    if "cpu_us" in frame.columns:
+        share[compute.to_numpy()] = cpu_shares(frame["cpu_us"], frame["duration_us"])[compute.to_numpy()]
     # White edges separate tiles, but would swallow bars only a few pixels wide.
     wide = shown > span * MIN_BAR_FRACTION * 4
     for mask, edge in ((wide, 0.3), (~wide, 0.0)):
-        ax.barh(
-            frame["thread_id"][mask], shown[mask], left=start_ms[mask], height=0.8,
-            color=fill[mask], edgecolor="white", linewidth=edge,
-        )  # fmt: skip
+        _bars_with_cpu(ax, frame["thread_id"][mask], shown[mask], start_ms[mask], 0.8, fill[mask], share[mask],
+                       WAIT_STYLES[0], edgecolor="white", linewidth=edge)  # fmt: skip
     ax.set_yticks(range(threads), [f"thread {t}" for t in range(threads)])
     ax.set_ylim(threads - 0.5, -0.5)
     ax.set_xlabel("time since the run started (ms)")
@@ -109,19 +134,23 @@ def timeline(
     if by_iterations:
         bar = fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=ax, pad=0.01)
         bar.set_label("iterations per pixel\n(tile mean)")
+    handles: list[Any] = []
+    names: list[str] = []
     if others:
         handles = [plt.Rectangle((0, 0), 1, 1, color=fill[(kinds == k).to_numpy()][0]) for k in others]
         if by_iterations:
             handles.insert(0, plt.Rectangle((0, 0), 1, 1, color=plt.get_cmap("viridis")(0.7)))
-        labels = (["compute"] if by_iterations else []) + others
-        ax.legend(
-            handles, labels, loc="lower right", bbox_to_anchor=(1, 1), ncol=len(labels), fontsize=8, frameon=False
-        )
+        names = (["compute"] if by_iterations else []) + others
+    if not np.isnan(share).all():
+        handles += [plt.Rectangle((0, 0), 1, 1, color=CPU_GREY), faded_handle(WAIT_STYLES[0])]
+        names += ["solid: computing", "faded, hatched: waiting for a CPU (fill = CPU time / wall time)"]
     if title is None and hasattr(run, "strategy"):
         title = _run_title(run, threads, len(frame))
+    if label:
+        title = f"{title}\n{label}" if title else label
     if title:
         ax.set_title(title, loc="left", fontsize=10)
-    return fig
+    return fig, ax, handles, names
 
 
 def _run_title(run: RenderRun, threads: int, tiles: int) -> str:
@@ -135,9 +164,13 @@ def _run_title(run: RenderRun, threads: int, tiles: int) -> str:
     return f"{', '.join(parts)}: {done} in {run.elapsed_us / 1e3:.1f} ms"
 
 
-def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: str = "thread") -> Figure:
+def compare_timelines(
+    runs: dict[str, RenderRun] | list[RenderRun], color_by: str = "thread", label: str | None = None
+) -> Figure:
     """Several runs' timelines stacked on one time axis, so their lengths compare directly.
-    With a dict, each panel's title starts with its key."""
+    With a dict, each panel's title starts with its key. `label`, a line over the panels,
+    says under what conditions the times were taken, e.g. `measure.compare(...).label`.
+    Each tile's CPU share is spread through its bar, as in `timeline`."""
     names = list(runs) if isinstance(runs, dict) else None
     runs = list(runs.values()) if isinstance(runs, dict) else list(runs)
     if not runs:
@@ -148,28 +181,78 @@ def compare_timelines(runs: dict[str, RenderRun] | list[RenderRun], color_by: st
         gridspec_kw={"height_ratios": [n + 1.5 for n in rows]}, layout="constrained", squeeze=False,
     )  # fmt: skip
     longest = max(r.elapsed_us for r in runs) / 1e3
+    legend: dict[str, Any] = {}
     for i, (ax, run) in enumerate(zip(axes[:, 0], runs, strict=True)):
-        timeline(run, ax=ax, color_by=color_by)
+        _, _, handles, entries = _tile_panel(run, ax, color_by, None, None)
+        legend.update({e: h for e, h in zip(entries, handles, strict=True) if e not in legend})
         ax.set_xlabel("")
         if names is not None and not ax.get_title(loc="left").startswith(names[i]):
             ax.set_title(f"{names[i]} · {ax.get_title(loc='left')}", loc="left", fontsize=10)
     axes[-1, 0].set_xlim(0, longest * 1.02)
     axes[-1, 0].set_xlabel("time since the run started (ms)")
+    _figure_legend(fig, list(legend.values()), list(legend), label)
     return fig
+
+
+def _figure_legend(fig: Figure, handles: list[Any], names: list[str], label: str | None) -> None:
+    """The legend above the panels (where it cannot cover a bar or a title), under the
+    figure's `label` (its title: a suptitle would sit on top of the legend)."""
+    if handles:
+        fig.legend(
+            handles, names, loc="outside upper center", ncol=min(len(names), 3), fontsize=8, frameon=False,
+            title=label, title_fontsize=10,
+        )  # fmt: skip
+    elif label:
+        fig.suptitle(label, fontsize=10)
 
 
 # --- experiments: frames with mode, task, worker, start_s, end_s ---------------------------
 
 STEP_COLORS = {"load": "#4c72b0", "render": "#dd8452"}
-#: How the waiting part of a bar (wall time not spent on the CPU) is drawn: the first
+#: How the waiting share of a bar (wall time not spent on the CPU) is drawn: the first
 #: label of a plot gets the first style, and so on.
 WAIT_STYLES = [
     {"facecolor": "#f2f2f2", "hatch": "////", "edgecolor": "#9a9a9a"},
     {"facecolor": "#fde0dd", "hatch": "xxxx", "edgecolor": "#c51b8a"},
     {"facecolor": "#e5f5e0", "hatch": "....", "edgecolor": "#31a354"},
 ]
-#: The default label of the waiting part: from CPU time alone one cannot tell why.
-WAITING = "waiting (GIL or I/O)"
+#: The default label of the waiting share: from CPU time alone one cannot tell why.
+WAITING = "waiting for a CPU, the GIL or I/O"
+#: The colour of "computing" in legends that explain a bar's fill.
+CPU_GREY = "#555555"
+
+
+def cpu_shares(cpu: pd.Series | np.ndarray, wall: pd.Series | np.ndarray) -> np.ndarray:
+    """Each bar's CPU time over its wall time, clipped to 0..1; NaN where either is unknown
+    (or the bar is empty), which draws as solid: no claim of waiting."""
+    cpu, wall = np.asarray(cpu, dtype=float), np.asarray(wall, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(wall > 0, cpu / wall, np.nan)
+    return np.clip(share, 0.0, 1.0)
+
+
+def _bars_with_cpu(
+    ax: Axes,
+    y: Any,
+    width: Any,
+    left: Any,
+    height: float,
+    color: Any,
+    share: Any,
+    wait_style: dict[str, str],
+    **edge: Any,
+) -> None:
+    """Bars whose CPU share is spread through them: the whole bar hatched (waiting), under
+    its colour at an opacity equal to the share. A bar that had a CPU a third of its time
+    looks a third filled all along, so three bars taking turns on one CPU cannot read as
+    three running at once; a bar with an unknown share (NaN) is solid."""
+    share = np.asarray(share, dtype=float)
+    known = ~np.isnan(share)
+    y, width, left = (np.asarray(v, dtype=float) for v in (y, width, left))
+    fills = np.array([colors.to_rgba(c) for c in color]).reshape(-1, 4)
+    ax.barh(y[known], width[known], left=left[known], height=height, linewidth=0, **wait_style)
+    fills[known, 3] = share[known]
+    ax.barh(y, width, left=left, height=height, color=fills, **edge)
 
 
 def worker_timeline(
@@ -178,6 +261,7 @@ def worker_timeline(
     color_by: str | None = None,
     steps: bool = False,
     waiting: str | dict[str, str] | None = None,
+    label: str | None = None,
 ) -> Figure:
     """One panel per mode, one row per worker, one bar per task (or step) on a shared time
     axis in ms. Tasks that overlap on one worker (coroutines waiting together) are stacked
@@ -186,14 +270,50 @@ def worker_timeline(
     color_by: a column to colour by ("step", "function", "task", "worker"); by default
         "step" or "function" when the frame has several, else one colour per mode.
     steps=True: the times count steps (the multiplexer's traces), not seconds.
-    waiting: when the frame has `cpu_s` (from `parlab.trace`), each bar is split: a solid
-        part as long as the task's CPU time, drawn first, and a hatched part for the rest
-        of its wall time, when it was not computing. Name that part: one label for every
-        bar (default "waiting (GIL or I/O)"), or a dict from values of `color_by` to
-        labels, e.g. {"load": "waiting for I/O", "render": "waiting for the GIL"}. Each
-        label gets its own colour and hatch in the legend.
+    waiting: when the frame has `cpu_s` (from `parlab.trace`), each bar's CPU time is
+        spread through it: the bar is hatched all along (waiting) under its colour at an
+        opacity of cpu_s / wall time, so a task that had a CPU 40 % of its time looks 40 %
+        filled. Name the waiting: one label for every bar (default: "waiting for a CPU,
+        the GIL or I/O"), or a dict from values of `color_by` to labels, e.g. {"load":
+        "waiting for I/O", "render": "waiting for the GIL"}. Each label gets its own
+        colour and hatch.
+    label: a line over the panels saying under what conditions the times were taken,
+        e.g. `measure.compare(...).label` ("1.4 of 2 CPUs free during these runs").
     """
-    scale = 1.0 if steps else 1e3
+    layout = _worker_layout(frame, modes, color_by, steps)
+    cpu = "cpu_s" in frame.columns and not steps and frame["cpu_s"].notna().any()
+    wait_labels = _wait_labels(frame, layout.color_by, waiting) if cpu else None
+    styles = {
+        name: WAIT_STYLES[i % len(WAIT_STYLES)]
+        for i, name in enumerate(dict.fromkeys([] if wait_labels is None else wait_labels))
+    }
+    fig, axes = plt.subplots(
+        len(layout.modes), 1, figsize=(10, 0.5 + 0.3 * sum(layout.heights)), sharex=True, squeeze=False,
+        gridspec_kw={"height_ratios": layout.heights}, layout="constrained",
+    )  # fmt: skip
+    for ax, mode, workers in zip(axes[:, 0], layout.modes, layout.rows, strict=True):
+        part = frame[frame["mode"] == mode]
+        _worker_panel(ax, part, layout, mode, workers, wait_labels, styles)
+    _worker_legend(fig, layout, cpu, styles, label)
+    axes[-1, 0].set_xlabel("steps" if steps else "time since the mode started (ms)")
+    axes[-1, 0].set_xlim(left=0)
+    return fig
+
+
+class _WorkerLayout(NamedTuple):
+    """Where `worker_timeline` puts things: the modes (one panel each), each panel's
+    worker rows and height, each worker's overlap lanes, and the colour of each value."""
+
+    modes: list[str]
+    rows: list[int]
+    lanes: dict[str, dict[int, np.ndarray]]
+    heights: list[float]
+    color_by: str
+    categories: dict[object, int]
+    scale: float
+
+
+def _worker_layout(frame: pd.DataFrame, modes: list[str] | None, color_by: str | None, steps: bool) -> _WorkerLayout:
     if frame.empty:
         raise ValueError("frame: no rows to draw")
     modes = list(dict.fromkeys(frame["mode"])) if modes is None else list(modes)
@@ -202,8 +322,6 @@ def worker_timeline(
         color_by = several[0] if several else ("step" if "step" in frame.columns else "mode")
     if color_by not in frame.columns:
         raise ValueError(f"color_by: {color_by!r} is not a column of the frame")
-    cpu = "cpu_s" in frame.columns and not steps and frame["cpu_s"].notna().any()
-    wait_labels = _wait_labels(frame, color_by, waiting) if cpu else None
     rows = [max(int(frame.loc[frame["mode"] == m, "worker"].max()) + 1, 1) for m in modes]
     lanes = {
         mode: {w: _lanes(b["start_s"].to_numpy(), b["end_s"].to_numpy()) for w, b in part.groupby("worker")}
@@ -211,76 +329,94 @@ def worker_timeline(
     }
     # A worker row grows with its lanes (coroutines in flight together), within limits.
     heights = [min(sum(max(1.0, (lane.max() + 1) / 3) for lane in lanes[m].values()), 24) + 1.5 for m in modes]
-    fig, axes = plt.subplots(
-        len(modes), 1, figsize=(10, 0.5 + 0.3 * sum(heights)), sharex=True, squeeze=False,
-        gridspec_kw={"height_ratios": heights}, layout="constrained",
-    )  # fmt: skip
-    palette = plt.get_cmap("tab10")
     categories = {value: i for i, value in enumerate(dict.fromkeys(frame[color_by]))}
-    styles = {
-        label: WAIT_STYLES[i % len(WAIT_STYLES)]
-        for i, label in enumerate(dict.fromkeys([] if wait_labels is None else wait_labels))
-    }
-    for ax, mode, workers in zip(axes[:, 0], modes, rows, strict=True):
-        part = frame[frame["mode"] == mode]
-        for worker, bars in part.groupby("worker"):
-            lane = lanes[mode][worker]
-            count = lane.max() + 1
-            height = 0.8 / count
-            colors = [
-                STEP_COLORS.get(value, palette((categories[value] + 2) % 10)) if color_by in ("step", "function")
-                else palette(categories[value] % 10)
-                for value in bars[color_by]
-            ]  # fmt: skip
-            y = worker - 0.4 + height * (lane + 0.5)
-            wall = (bars["end_s"] - bars["start_s"]) * scale
-            edge = 0.5 if count == 1 else 0.25
-            if not cpu:
-                ax.barh(y, wall, left=bars["start_s"] * scale, height=height * 0.9, color=colors,
-                        edgecolor="white", linewidth=edge)  # fmt: skip
-                continue
-            busy = np.minimum(bars["cpu_s"].fillna(0).clip(lower=0) * scale, wall)
-            for label in dict.fromkeys(wait_labels[bars.index]):  # type: ignore[index]
-                mine = (wait_labels[bars.index] == label).to_numpy()  # type: ignore[index]
-                ax.barh(y[mine], (wall - busy)[mine], left=(bars["start_s"] * scale + busy)[mine],
-                        height=height * 0.9, linewidth=0, **styles[label])  # fmt: skip
-            ax.barh(y, busy, left=bars["start_s"] * scale, height=height * 0.9, color=colors, linewidth=0)
-            # An outline per task keeps its two parts together and marks where the next starts.
-            ax.barh(y, wall, left=bars["start_s"] * scale, height=height * 0.9, fill=False,
-                    edgecolor=colors, linewidth=0.8)  # fmt: skip
-        ax.set_ylim(workers - 0.5, -0.5)
-        if workers <= 16:
-            ax.set_yticks(range(workers), [f"worker {w}" for w in range(workers)])
-        else:
-            ax.set_ylabel(f"{workers} workers")
-            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        total = f"{part['end_s'].max():.0f} steps" if steps else f"{part['end_s'].max() * 1e3:.0f} ms"
-        text = f"{mode}: {total} on {part['worker'].nunique()} worker(s)"
-        if cpu:
-            share = part["cpu_s"].sum() / max(float((part["end_s"] - part["start_s"]).sum()), 1e-12)
-            text += f", computing {share:.0%} of the bars' time"
-        ax.set_title(text, loc="left", fontsize=10)
+    return _WorkerLayout(modes, rows, lanes, heights, color_by, categories, 1.0 if steps else 1e3)
+
+
+def _category_color(layout: _WorkerLayout, value: object) -> object:
+    palette = plt.get_cmap("tab10")
+    if layout.color_by in ("step", "function"):
+        return STEP_COLORS.get(value, palette((layout.categories[value] + 2) % 10))  # type: ignore[call-overload]
+    return palette(layout.categories[value] % 10)
+
+
+def _worker_panel(
+    ax: Axes,
+    part: pd.DataFrame,
+    layout: _WorkerLayout,
+    mode: str,
+    workers: int,
+    wait_labels: pd.Series | None,
+    styles: dict[str, dict[str, str]],
+) -> None:
+    """One mode's panel: its workers' bars (CPU share spread through each when known),
+    rows and title."""
+    scale = layout.scale
+    for worker, bars in part.groupby("worker"):
+        lane = layout.lanes[mode][worker]
+        count = lane.max() + 1
+        height = 0.8 / count * 0.9
+        colors_ = [_category_color(layout, value) for value in bars[layout.color_by]]
+        y = worker - 0.4 + 0.8 / count * (lane + 0.5)
+        left = (bars["start_s"] * scale).to_numpy(float)
+        wall = ((bars["end_s"] - bars["start_s"]) * scale).to_numpy(float)
+        edge = 0.5 if count == 1 else 0.25
+        if wait_labels is None:
+            ax.barh(y, wall, left=left, height=height, color=colors_, edgecolor="white", linewidth=edge)
+            continue
+        share = cpu_shares(bars["cpu_s"] * scale, wall)
+        labels = wait_labels[bars.index].to_numpy()
+        for name in dict.fromkeys(labels):
+            mine = labels == name
+            fills = [c for c, m in zip(colors_, mine, strict=True) if m]
+            _bars_with_cpu(ax, y[mine], wall[mine], left[mine], height, fills, share[mine], styles[name], linewidth=0)
+        # An outline per task marks where it starts and ends, however faded its fill.
+        ax.barh(y, wall, left=left, height=height, fill=False, edgecolor=colors_, linewidth=0.8)
+    ax.set_ylim(workers - 0.5, -0.5)
+    if workers <= 16:
+        ax.set_yticks(range(workers), [f"worker {w}" for w in range(workers)])
+    else:
+        ax.set_ylabel(f"{workers} workers")
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    total = f"{part['end_s'].max():.0f} steps" if scale == 1.0 else f"{part['end_s'].max() * 1e3:.0f} ms"
+    text = f"{mode}: {total} on {part['worker'].nunique()} worker(s)"
+    if wait_labels is not None:
+        share = part["cpu_s"].sum() / max(float((part["end_s"] - part["start_s"]).sum()), 1e-12)
+        text += f", computing {share:.0%} of the bars' time"
+    ax.set_title(text, loc="left", fontsize=10)
+
+
+def _worker_legend(
+    fig: Figure, layout: _WorkerLayout, cpu: bool, styles: dict[str, dict[str, str]], label: str | None
+) -> None:
+    """The legend above the panels, under `label`: the colours, then how to read a bar's
+    fill, then each kind of waiting's hatch."""
+    categories, color_by = layout.categories, layout.color_by
     if color_by in ("step", "function") and len(categories) <= 10:
-        legend = {str(v): STEP_COLORS.get(v, palette((i + 2) % 10)) for v, i in categories.items()}
+        legend = {str(v): _category_color(layout, v) for v in categories}
     elif color_by != "mode" and len(categories) <= 10:
         legend = {
-            f"{color_by} {value}" if isinstance(value, int | np.integer) else str(value): palette(i % 10)
-            for value, i in categories.items()
+            f"{color_by} {value}" if isinstance(value, int | np.integer) else str(value): _category_color(layout, value)
+            for value in categories
         }
     else:
         legend = {}
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
+    handles: list[Any] = [plt.Rectangle((0, 0), 1, 1, color=c) for c in legend.values()]
     names = list(legend)
-    if cpu and not legend:
-        handles, names = [plt.Rectangle((0, 0), 1, 1, color="#777777")], ["solid: computing (CPU time)"]
-    for label, style in styles.items():
-        handles.append(plt.Rectangle((0, 0), 1, 1, **style))
-        names.append(label)
-    if handles:  # above the panels, where it cannot cover a bar or a title
-        fig.legend(handles, names, loc="outside upper center", ncol=min(len(names), 4), fontsize=8, frameon=False)
-    axes[-1, 0].set_xlabel("steps" if steps else "time since the mode started (ms)")
-    axes[-1, 0].set_xlim(left=0)
-    return fig
+    if cpu:
+        handles.append(plt.Rectangle((0, 0), 1, 1, color=CPU_GREY))
+        names.append("solid: computing (a bar's fill = its CPU time / wall time)")
+    for name, style in styles.items():
+        handles.append(faded_handle(style))
+        names.append(f"faded, hatched: {name}")
+    _figure_legend(fig, handles, names, label)
+
+
+def faded_handle(style: dict[str, str]) -> tuple[Rectangle, Rectangle]:
+    """A legend patch drawn like a bar that had a CPU a third of its time (the hatched
+    waiting style under grey at 1/3 opacity); matplotlib overlays a tuple's patches."""
+    under = Rectangle((0, 0), 1, 1, linewidth=0, **style)  # type: ignore[arg-type]
+    return under, Rectangle((0, 0), 1, 1, color=colors.to_rgba(CPU_GREY, 1 / 3))
 
 
 def _wait_labels(frame: pd.DataFrame, color_by: str, waiting: str | dict[str, str] | None) -> pd.Series:

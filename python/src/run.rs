@@ -56,14 +56,15 @@ type RecordFields = (
     f64,
     usize,
     u64,
+    Option<f64>,
 );
 
 #[pymethods]
 impl TaskRecord {
     /// A record built by hand, e.g. from another scheduler's task stream.
     #[new]
-    #[pyo3(signature = (task_id, thread_id, tile_x, tile_y, tile_w, tile_h, start_us, duration_us, pixels, iterations))]
-    #[allow(clippy::too_many_arguments)] // the record's ten fields, by keyword
+    #[pyo3(signature = (task_id, thread_id, tile_x, tile_y, tile_w, tile_h, start_us, duration_us, pixels, iterations, cpu_us = None))]
+    #[allow(clippy::too_many_arguments)] // the record's eleven fields, by keyword
     fn new(
         task_id: usize,
         thread_id: usize,
@@ -75,6 +76,7 @@ impl TaskRecord {
         duration_us: f64,
         pixels: usize,
         iterations: u64,
+        cpu_us: Option<f64>,
     ) -> Self {
         TaskRecord(core::TaskRecord {
             task_id,
@@ -87,6 +89,7 @@ impl TaskRecord {
             duration_us,
             pixels,
             iterations,
+            cpu_us,
         })
     }
 
@@ -130,6 +133,11 @@ impl TaskRecord {
     fn iterations(&self) -> u64 {
         self.0.iterations
     }
+    /// CPU time the rendering thread got during the tile (µs); None where unreadable.
+    #[getter]
+    fn cpu_us(&self) -> Option<f64> {
+        self.0.cpu_us
+    }
 
     /// When the tile finished, in µs since the run started.
     #[getter]
@@ -157,7 +165,7 @@ impl TaskRecord {
 }
 
 /// The columns of `RenderRun.to_frame()` and the keys of `TaskRecord.to_dict()`.
-const RECORD_COLUMNS: [&str; 10] = [
+const RECORD_COLUMNS: [&str; 11] = [
     "task_id",
     "thread_id",
     "tile_x",
@@ -168,6 +176,7 @@ const RECORD_COLUMNS: [&str; 10] = [
     "duration_us",
     "pixels",
     "iterations",
+    "cpu_us",
 ];
 
 /// A record's fields in [`RECORD_COLUMNS`] order.
@@ -183,6 +192,7 @@ fn fields(r: &core::TaskRecord) -> RecordFields {
         r.duration_us,
         r.pixels,
         r.iterations,
+        r.cpu_us,
     )
 }
 
@@ -307,10 +317,16 @@ impl RenderRun {
         self.image.bind(py).get_item((rows, cols))
     }
 
-    /// The records as a pandas DataFrame, one row per tile, with `end_us` added.
+    /// The records as a pandas DataFrame, one row per tile, with `end_us` added (`cpu_us`
+    /// is NaN where the thread's CPU time could not be read).
     fn to_frame<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let rows: Vec<RecordFields> = self.run.records.iter().map(fields).collect();
         let frame = data_frame(py, rows, &RECORD_COLUMNS, None)?;
+        // Float even when no CPU time could be read (NaN, not an object column of None).
+        let cpu = frame
+            .get_item("cpu_us")?
+            .call_method1("astype", ("float64",))?;
+        frame.set_item("cpu_us", cpu)?;
         let end = frame
             .get_item("start_us")?
             .add(frame.get_item("duration_us")?)?;

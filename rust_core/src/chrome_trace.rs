@@ -25,7 +25,8 @@ impl RenderRun {
     /// The run as `{"traceEvents": [...], "displayTimeUnit": "ms"}`: metadata events name
     /// the process (the run's summary line) and each thread ("thread 0", …, on tids 1, …);
     /// each rendered tile is a complete event (`"ph": "X"`) on its thread's track, with
-    /// `ts` and `dur` in microseconds since the run started and the tile's work in `args`.
+    /// `ts` and `dur` in microseconds since the run started and the tile's work in `args`,
+    /// with `cpu_us`, the CPU time its thread got during it (`dur` minus waiting for a CPU).
     pub fn to_chrome_trace(&self) -> Value {
         let threads = self
             .records
@@ -64,6 +65,8 @@ impl RenderRun {
                     "task_id": r.task_id, "thread_id": r.thread_id,
                     "tile_x": r.tile_x, "tile_y": r.tile_y, "tile_w": r.tile_w, "tile_h": r.tile_h,
                     "pixels": r.pixels, "iterations": r.iterations,
+                    // null where the thread's CPU clock could not be read
+                    "cpu_us": r.cpu_us,
                 },
             })
         }));
@@ -109,6 +112,7 @@ mod tests {
             assert_eq!(span["ts"].as_f64().unwrap(), record.start_us);
             assert_eq!(span["dur"].as_f64().unwrap(), record.duration_us);
             assert_eq!(span["args"]["iterations"], record.iterations);
+            assert_eq!(span["args"]["cpu_us"].as_f64(), record.cpu_us);
         }
         let names: Vec<_> = events
             .iter()

@@ -293,6 +293,7 @@ mod tests {
             duration_us,
             pixels: 1,
             iterations,
+            cpu_us: None,
         };
         let mut run = small_run();
         run.threads = 3;

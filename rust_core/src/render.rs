@@ -18,7 +18,7 @@ use crate::kernels::{render_tile_with, Kernel};
 use crate::mandelbrot::{Frame, Viewport};
 use crate::schedule::Strategy;
 use crate::tiles::{tile_count, tile_grid, Tile};
-use crate::timeline::{micros, RunClock, TaskRecord};
+use crate::timeline::{micros, thread_cpu_us, RunClock, TaskRecord};
 
 /// The largest image a render accepts (100 megapixels, 400 MB of counts).
 pub const MAX_PIXELS: usize = 100_000_000;
@@ -470,6 +470,7 @@ impl<'a> Job<'a> {
                 return None;
             }
         }
+        let cpu_start = thread_cpu_us();
         let mut pixels = Vec::new();
         let shortcut = self.config.interior_shortcut;
         let work = render_tile_with(
@@ -481,7 +482,10 @@ impl<'a> Job<'a> {
             &mut pixels,
         )
         .ok()?;
-        let record = TaskRecord::new(tile, thread_id, &self.clock, start, Instant::now(), work);
+        // The CPU clock is read inside the wall-clock interval, so that cpu_us ≤ duration_us.
+        let cpu_us = thread_cpu_us().zip(cpu_start).map(|(b, a)| b - a);
+        let end = Instant::now();
+        let record = TaskRecord::new(tile, thread_id, &self.clock, start, end, work, cpu_us);
         Some((record, pixels))
     }
 }

@@ -256,3 +256,53 @@ fn saving_to_a_missing_directory_is_an_error() {
     let err = chart.save("/nonexistent-dir/x.svg").unwrap_err();
     assert!(err.to_string().contains("/nonexistent-dir/x.svg"), "{err}");
 }
+
+/// The `opacity` of every filled `<rect>` of an SVG document (1 where not set).
+fn rect_opacities(svg: &str) -> Vec<f64> {
+    svg.split("<rect")
+        .skip(1)
+        .map(|rect| &rect[..rect.find('>').unwrap()])
+        .filter(|tag| !tag.contains("fill=\"none\""))
+        .map(|tag| {
+            tag.find(" opacity=\"").map_or(1.0, |i| {
+                let rest = &tag[i + 10..];
+                rest[..rest.find('"').unwrap()].parse().unwrap()
+            })
+        })
+        .collect()
+}
+
+/// The colour of the hatch lines of a bar's waiting share.
+const HATCH: &str = "stroke=\"#969696\"";
+
+#[test]
+fn a_tiles_cpu_time_is_spread_through_its_bar() {
+    let mut run = run(Strategy::Dynamic, 3);
+    assert!(
+        run.records.iter().all(|r| r.cpu_us.is_some()),
+        "a Unix thread has a CPU clock: every tile has a CPU time"
+    );
+    // The real run, to look at: pinned (`taskset -c 0 cargo test ...`) its bars are faded.
+    let real = plot::compare_timelines_labelled(&[("dynamic", &run)], "a real run").unwrap();
+    let svg = svg_file("timeline_cpu_share.svg", &real);
+    assert!(svg.contains(plot::CPU_LEGEND) && svg.contains("a real run"));
+    // Three threads taking turns on one CPU: each tile had a CPU a third of its time.
+    for r in &mut run.records {
+        r.cpu_us = Some(r.duration_us / 3.0);
+    }
+    let svg = plot::timeline(&run).unwrap().as_svg().to_string();
+    let thirds = rect_opacities(&svg)
+        .iter()
+        .filter(|o| (**o - 0.333).abs() < 0.01)
+        .count();
+    // Every bar, and the legend's swatch of a bar that had a CPU a third of its time.
+    assert_eq!(thirds, run.records.len() + 1, "every bar a third filled");
+    assert!(svg.contains(HATCH), "the waiting share is hatched");
+    // Without CPU times (records built by hand), bars are solid and nothing is explained.
+    for r in &mut run.records {
+        r.cpu_us = None;
+    }
+    let svg = plot::timeline(&run).unwrap().as_svg().to_string();
+    assert!(!svg.contains(plot::CPU_LEGEND) && !svg.contains(HATCH));
+    assert!(rect_opacities(&svg).iter().all(|o| *o == 1.0));
+}

@@ -33,7 +33,10 @@ mod locks;
 
 pub use crate::timeline::Span;
 pub use bars::{grouped_bars, speedup, speedup_lines};
-pub use gantt::{compare_timelines, run_title, spans_timeline, timeline, MIN_BAR_PX, TILE_SHADING};
+pub use gantt::{
+    compare_timelines, compare_timelines_labelled, run_title, spans_timeline, timeline, CPU_LEGEND,
+    MIN_BAR_PX, TILE_SHADING,
+};
 pub use image::{color_of, mandelbrot};
 pub use locks::lock_timeline;
 
