@@ -17,11 +17,12 @@ from urllib.parse import urlencode
 
 import httpx
 import numpy as np
+import psutil
 import pytest
 
 import parlab
 from parlab.server import LIMITS, create_app
-from parlab.web import BackgroundServer
+from parlab.web import BackgroundServer, ServerLimits
 
 # The request of the original course page's API reference (seed 004).
 SEED = dict(width=96, height=96, tile_w=32, tile_h=32, max_iter=128, time_limit_ms=500, num_threads=2)
@@ -297,13 +298,14 @@ def test_requests_beyond_the_render_slots_get_503_with_retry_after():
         with http.stream("GET", url("concurrent/stream", **LONG)) as holding:
             lines = holding.iter_lines()  # kept: closing this iterator would close the stream
             assert next(events(lines))[0] == "start"
-            for path in (url("concurrent", **SEED), url("sequential/stream", **SEQUENTIAL)):
+            for path, reason in ((url("concurrent", **SEED), "of the 1 render slots"),
+                                 (url("sequential/stream", **SEQUENTIAL), "1 of the 2 streams")):  # fmt: skip
                 refused = http.get(path)
                 assert refused.status_code == 503
                 assert refused.headers["retry-after"] == "1"
                 body = refused.json()
                 assert body["success"] is False and body["error"] == "busy"
-                assert "1 render slots" in body["message"]
+                assert reason in body["message"]
             health = http.get("/api/compute/health").json()
             assert health["active_renders"] == 1 and health["max_renders"] == 1
         wait_until_idle(http)
@@ -384,7 +386,7 @@ def test_a_default_tile_never_exceeds_the_image(lab_client):
 
 
 def test_unknown_parameters_are_ignored_and_listed_in_warnings(lab_client):
-    body = lab_client.get("/api/compute/concurrent?" + SEED_QUERY + "&_=1732550000000&colour=red&colour=blue").json()
+    body = lab_client.get("/api/compute/concurrent?" + SEED_QUERY + "&_=1732550000000&colour=red").json()
     assert body["success"] is True and len(body["data"]) == 9
     assert [w.split(":")[0] for w in body["warnings"]] == ["_", "colour"]
     assert all("ignored" in w for w in body["warnings"])
@@ -605,6 +607,9 @@ def cli_server(*args):
 
 def test_port_0_prints_the_port_it_got():
     with cli_server() as (process, base):
+        # issue 25 §6: the URL was printed before the socket listened (refused 10/10 at once)
+        with socket.create_connection(("127.0.0.1", int(base.rsplit(":", 1)[1])), timeout=10):
+            pass
         assert httpx.get(base + "/api/compute/health", timeout=30).json()["status"] == "ok"
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0
@@ -626,7 +631,7 @@ def test_sigint_cancels_running_renders_and_answers_their_clients():
         except httpx.HTTPError as error:
             answers.append(error)
 
-    with cli_server("--max-renders", "4") as (process, base):
+    with cli_server("--max-renders", "6") as (process, base):  # one client may run 3
         clients = [threading.Thread(target=request, args=(base, url("concurrent", **LONG))) for _ in range(2)]
         clients.append(threading.Thread(target=stream, args=(base,)))
         for client in clients:
@@ -636,6 +641,7 @@ def test_sigint_cancels_running_renders_and_answers_their_clients():
             assert time.monotonic() < deadline, "the three renders did not start"
             time.sleep(0.05)
         time.sleep(0.5)  # the stream is past its first tile
+        stopped_reading = raw_request(int(base.rsplit(":", 1)[1]), BIG_STREAM)  # holds the shutdown, before the fix
         interrupted = time.monotonic()
         process.send_signal(signal.SIGINT)
         # Left alone, each render would run for its whole 60 s time limit.
@@ -644,6 +650,8 @@ def test_sigint_cancels_running_renders_and_answers_their_clients():
         for client in clients:
             client.join(timeout=30)
         output = process.stdout.read()
+        stopped_reading.close()
+    assert "Traceback" not in output and "graceful shutdown exceeded" not in output, output  # issue 25 §7
     print(f"parlab serve stopped {stopped * 1e3:.0f} ms after SIGINT, with 3 renders running")
     json_answers = [a for a in answers if isinstance(a, httpx.Response)]
     assert len(json_answers) == 2, (answers, output)
@@ -651,3 +659,198 @@ def test_sigint_cancels_running_renders_and_answers_their_clients():
         assert answer.status_code == 503 and answer.json()["error"] == "shutting down"
     [stream_events] = [a for a in answers if isinstance(a, list)]
     assert stream_events[0] == "start" and stream_events[-1] == "error"
+
+
+# --- what one client may hold (issue 25 §1-7) ---------------------------------------------------
+
+
+def raw_request(port, path, headers=""):
+    """A client that sends a request and never reads its answer."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode())
+    return sock
+
+
+def server_sockets(port):
+    """The server's side of the open connections to `port` (the server runs in this process)."""
+    return [c for c in psutil.Process().net_connections("tcp") if c.laddr.port == port and c.status == "ESTABLISHED"]
+
+
+def wait_for(condition, within_s, what):
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} not within {within_s} s"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/pages/1?latency_ms=0&latency_ms=60000", "/api/compute/health?latency_ms=1&latency_ms=2",
+     "/api/compute/concurrent/stream?latency_ms=0&max_iter=8&latency_ms=60000"],
+)  # fmt: skip
+def test_a_repeated_parameter_is_refused_everywhere(lab_client, path):
+    # issue 25 §5: /pages took the last value and waited 60 s
+    response = lab_client.get(path, timeout=10)
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("latency_ms: given 2 times")
+
+
+FOREIGN = [
+    {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"},
+    {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Referer": "http://evil.example/page"},
+    {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "cors", "Origin": "http://evil.example"},
+    {"Origin": "http://evil.example"},
+    {"Origin": "null"},
+]
+
+
+@pytest.mark.parametrize("headers", FOREIGN, ids=lambda h: ",".join(f"{k}={v}" for k, v in h.items())[:60])
+def test_a_foreign_pages_requests_are_refused_before_they_take_a_slot(lab_client, headers):
+    # issue 25 §4: 4 no-cors GETs and an <img> from another origin filled 4/4 render slots
+    for path in (url("concurrent", **LONG), url("concurrent/stream", **LONG), "/pages/1?latency_ms=60000"):
+        response = lab_client.get(path, headers=headers, timeout=10)
+        assert response.status_code == 403 and response.json()["error"] == "foreign page"
+    assert lab_client.get("/api/compute/health").json()["active_renders"] == 0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Sec-Fetch-Site": "same-origin", "Referer": "http://127.0.0.1/"}, {"Sec-Fetch-Site": "none"},
+     {"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost:4000"},
+     {"Sec-Fetch-Site": "same-site", "Referer": "http://127.0.0.1:8888/lab"}],
+)  # fmt: skip
+def test_the_demo_page_and_allowed_origins_are_served(lab_client, headers):
+    assert lab_client.get(url("concurrent", **SEED), headers=headers).status_code == 200
+    navigation = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate"}
+    assert lab_client.get("/", headers=navigation).status_code == 200  # a link from anywhere opens the page
+
+
+async def _long_renders(base_url, count, agent):
+    async with httpx.AsyncClient(base_url=base_url, timeout=60, headers={"User-Agent": agent}) as http:
+        return await asyncio.gather(*(http.get(url("concurrent", **LONG)) for _ in range(count)))
+
+
+def test_one_client_holds_at_most_half_the_render_slots():
+    # issue 25 §4: one client's 4 requests with a 60 s time limit held every slot
+    app = create_app(max_renders=4, slot_wait_s=0.3)
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=60) as http:
+        greedy = threading.Thread(target=lambda: asyncio.run(_long_renders(running.url, 4, "greedy")))
+        greedy.start()
+        try:
+            wait_for(lambda: app.state.lab.slots.active == 2, 30, "two renders")
+            mine = http.get(url("concurrent", **SEED), headers={"User-Agent": "greedy"})
+            assert mine.status_code == 503 and "the most one client may" in mine.json()["message"]
+            assert http.get(url("concurrent", **SEED)).status_code == 200  # another client
+            assert app.state.lab.slots.active == 2
+        finally:
+            app.state.lab.cancel_all()
+            greedy.join(timeout=30)
+        assert not greedy.is_alive()
+
+
+def _slow_reader(port, stop):
+    sock = raw_request(port, BIG_STREAM)
+    sock.settimeout(0.2)
+    with sock:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                if not sock.recv(2000):
+                    return
+            time.sleep(0.05)
+
+
+def test_a_legitimate_user_is_served_beside_idle_slow_and_non_reading_clients_and_a_foreign_page():
+    # issue 25 §1-4: before, the stream got 503 beside 8 slow or 10 idle readers; non-reading
+    # clients' sockets stayed open (43 sockets, 107 MB of send queues); silent connections stayed 60 s.
+    limits = ServerLimits(header_timeout_s=1.0, write_timeout_s=0.5, request_timeout_s=60, max_connections=64)
+    app = create_app(max_renders=4, send_timeout_s=0.5, stale_stream_s=0.3, server_limits=limits)
+    stop = threading.Event()
+    with BackgroundServer(app) as running, httpx.Client(base_url=running.url, timeout=30) as http:
+        silent = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(10)]
+        slow = [threading.Thread(target=_slow_reader, args=(running.port, stop)) for _ in range(8)]
+        for thread in slow:
+            thread.start()
+        stopped = [raw_request(running.port, BIG_STREAM) for _ in range(8)]
+        foreign = [raw_request(running.port, url("concurrent", **LONG), "Sec-Fetch-Site: cross-site\r\n")
+                   for _ in range(4)]  # fmt: skip
+        try:
+            time.sleep(1)  # every render of the others has ended: their streams are stale
+            with http.stream("GET", url("concurrent/stream", **SEED)) as response:
+                assert response.status_code == 200
+                assert [n for n, _ in events(response.iter_lines())][-1] == "complete"
+            assert http.get(url("concurrent", **SEED)).status_code == 200
+            assert app.state.lab.open_streams <= app.state.lab.max_streams
+            # The server closes the silent and the stopped clients itself (not only forgets them).
+            for sock in silent + stopped:
+                sock.settimeout(10)
+                with contextlib.suppress(ConnectionResetError):
+                    while sock.recv(1 << 20):
+                        pass
+        finally:
+            stop.set()
+            for thread in slow:
+                thread.join(timeout=30)
+            for sock in silent + stopped + foreign:
+                sock.close()
+        wait_for(lambda: not server_sockets(running.port), 10, "every connection closed")
+        wait_until_idle(http)
+
+
+def test_a_connection_that_never_finishes_its_request_head_is_closed():
+    # issue 25 §3: no header timeout: 140 silent connections stayed open 60 s; no cap on connections
+    app = create_app(server_limits=ServerLimits(header_timeout_s=0.5, max_connections=20))
+    with BackgroundServer(app) as running:
+        silent = [socket.create_connection(("127.0.0.1", running.port)) for _ in range(40)]
+        drip = socket.create_connection(("127.0.0.1", running.port))
+        try:
+            assert len(server_sockets(running.port)) <= 20
+            assert httpx.get(running.url + "/api/compute/health", timeout=10).status_code == 200
+            deadline = time.monotonic() + 10
+            closed = False
+            while not closed and time.monotonic() < deadline:  # a byte at a time does not keep it open
+                try:
+                    drip.sendall(b"G")
+                except OSError:
+                    closed = True
+                time.sleep(0.1)
+            assert closed
+            wait_for(lambda: not server_sockets(running.port), 10, "silent connections closed")
+        finally:
+            for sock in [*silent, drip]:
+                sock.close()
+
+
+def test_a_request_is_bounded_in_time():
+    app = create_app(server_limits=ServerLimits(request_timeout_s=0.5))
+    with BackgroundServer(app) as running:
+        response = httpx.get(running.url + "/pages/1?latency_ms=30000", timeout=20)
+    # the page's handler answers its own cancellation with an empty 503 (parlab.experiments.pages)
+    assert response.status_code == 503
+
+
+def test_memory_returns_near_its_baseline_after_streams():
+    # issue 25 §7: the server's RSS stayed at 238-640 MB after stream tests (baseline 80 MB)
+    with cli_server() as (process, base):
+        server = psutil.Process(process.pid)
+        httpx.get(base + "/api/compute/health", timeout=30)
+        baseline = server.memory_info().rss
+        port = int(base.rsplit(":", 1)[1])
+        stopped = [raw_request(port, BIG_STREAM) for _ in range(4)]
+        try:
+            wait_for(lambda: httpx.get(base + "/api/compute/health").json()["active_renders"] == 0, 30, "renders")
+            for agent in ("a", "b"):
+                with httpx.stream("GET", base + BIG_STREAM, headers={"User-Agent": agent}, timeout=60) as response:
+                    for _ in response.iter_bytes():
+                        pass
+        finally:
+            for sock in stopped:
+                sock.close()
+        wait_for(lambda: httpx.get(base + "/api/compute/health").json()["open_streams"] == 0, 30, "streams closed")
+        time.sleep(1.5)  # the server gives memory back 0.5 s after it falls idle
+        grown = (server.memory_info().rss - baseline) / 2**20
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+    print(f"RSS {baseline / 2**20:.0f} MB before, {grown:+.0f} MB after 6 streams of 21 MB")
+    assert grown < 60

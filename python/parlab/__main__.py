@@ -49,7 +49,7 @@ def _is_loopback(host: str) -> bool:
 def serve(host: str, port: int, max_renders: int, cors_origins: Sequence[str] | None = None) -> None:
     from parlab.server import create_app
     from parlab.server.app import LOOPBACK_HOSTS
-    from parlab.web import bind, url_of
+    from parlab.web import backlog_for, bind, limits_of, url_of
     from parlab.web import serve as serve_app
 
     loopback = _is_loopback(host)
@@ -63,6 +63,9 @@ def serve(host: str, port: int, max_renders: int, cors_origins: Sequence[str] | 
         max_renders=max_renders, cors_origins=cors_origins, allowed_hosts=LOOPBACK_HOSTS if loopback else None
     )
     sock = bind(host, port)  # bound first, so that port 0 prints the port it got
+    # Listening before the URL is printed: a client that connects at once is queued until
+    # the server accepts it, not refused.
+    sock.listen(backlog_for(limits_of(app)))
     url = url_of(sock).replace("//0.0.0.0:", "//127.0.0.1:").replace("//[::]:", "//[::1]:")
     print(f"parlab lab server: {url}/ (Ctrl-C stops it)", flush=True)
     # Ctrl-C cancels every running render at once, then gives connections 1 s to finish.
