@@ -341,3 +341,15 @@ def test_an_interrupted_process_pool_leaves_no_child():
         futures[0].result()  # the children are running
         raise KeyboardInterrupt  # what Ctrl-C does while the caller waits
     assert _children() - before == set()
+
+
+def test_the_page_server_refuses_a_repeated_parameter():
+    """/pages/1?latency_ms=0&latency_ms=60000 used to wait 60 s on the last value (issue 25, 5)."""
+    from starlette.testclient import TestClient
+
+    from parlab.experiments.pages import page_app
+
+    with TestClient(page_app(latency_ms=0)) as client:
+        refused = client.get("/pages/1?latency_ms=0&latency_ms=60000")
+        assert refused.status_code == 400 and "latency_ms" in refused.json()["message"]
+        assert client.get("/pages/1").status_code == 200

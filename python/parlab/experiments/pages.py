@@ -123,7 +123,13 @@ def page_routes(
 
 
 def page_app(latency_ms: float = 500, page_bytes: int = 10_000, max_requests: int = 10_000) -> Starlette:
-    return Starlette(routes=page_routes(latency_ms, page_bytes, max_requests=max_requests))
+    from starlette.middleware import Middleware
+
+    from parlab.web import SingleValueQuery
+
+    return Starlette(
+        routes=page_routes(latency_ms, page_bytes, max_requests=max_requests), middleware=[Middleware(SingleValueQuery)]
+    )
 
 
 class PageServer(BackgroundServer):
