@@ -12,6 +12,10 @@ set -euo pipefail
 evcxr=$1
 shift
 
+# A failing assert! in a cell prints its message, not a backtrace of evcxr's internals
+# (a student's feedback, and nbgrader's, shows that stderr); set it to 1 to debug.
+export RUST_BACKTRACE="${PARLAB_RUST_BACKTRACE:-0}"
+
 if [[ -n "${PARLAB_EVCXR_SLOTS:-}" ]]; then
   for i in 0 1 2 3 4 5 6 7; do
     slot="$PARLAB_EVCXR_SLOTS/slot-$i"

@@ -20,9 +20,11 @@ pub mod cancel;
 pub mod chrome_trace;
 pub mod display;
 pub mod error;
+pub mod evidence;
 pub mod hardware;
 pub mod kernels;
 pub mod mandelbrot;
+pub mod measure;
 #[cfg(feature = "net")]
 pub mod net;
 #[cfg(feature = "plot")]

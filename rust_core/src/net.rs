@@ -10,7 +10,8 @@ use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, Notify};
 
 /// The async runtime of this lesson, for notebooks that write their own async code.
 pub use tokio;
@@ -32,11 +33,97 @@ use crate::workloads::fib;
 
 /// A local HTTP server on a free loopback port that answers `GET /page/<i>` after
 /// `latency`: a stand-in for a slow web site. Stops when dropped.
+///
+/// It counts the requests it is answering at the same time ([`peak_in_flight`]), and after
+/// [`rendezvous`]`(k, timeout)` it holds every request until `k` are in flight together:
+/// evidence, the same on any machine, that a client's waits overlapped.
+///
+/// [`peak_in_flight`]: LatencyServer::peak_in_flight
+/// [`rendezvous`]: LatencyServer::rendezvous
 pub struct LatencyServer {
     addr: SocketAddr,
     latency: Duration,
+    flight: Arc<InFlight>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
+}
+
+/// The requests being answered, and the rendezvous they may be held at.
+#[derive(Debug, Default)]
+struct InFlight {
+    now: AtomicUsize,
+    peak: AtomicUsize,
+    requests: AtomicUsize,
+    meet: Mutex<Meet>,
+    met: Notify,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Meet {
+    k: usize,
+    timeout: Duration,
+    reached: bool,
+    timed_out: bool,
+}
+
+impl Default for Meet {
+    fn default() -> Self {
+        Meet {
+            k: 1,
+            timeout: Duration::ZERO,
+            reached: true,
+            timed_out: false,
+        }
+    }
+}
+
+/// One request being answered: counted while it lives.
+struct Answering<'a>(&'a InFlight);
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.0.now.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl InFlight {
+    fn meet(&self) -> std::sync::MutexGuard<'_, Meet> {
+        lock(&self.meet)
+    }
+
+    /// Counts a request in; it is answered when the guard is dropped.
+    fn enter(&self) -> Answering<'_> {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.requests.fetch_add(1, Ordering::SeqCst);
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        let mut meet = self.meet();
+        if !meet.reached && now >= meet.k {
+            meet.reached = true;
+            self.met.notify_waiters();
+        }
+        Answering(self)
+    }
+
+    /// Holds the request until the rendezvous is reached, or once for its timeout.
+    async fn wait(&self) {
+        let timeout = self.meet().timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            // Created before the check: a notification in between is not missed.
+            let met = self.met.notified();
+            {
+                let meet = self.meet();
+                if meet.reached || meet.timed_out {
+                    return;
+                }
+            }
+            if tokio::time::timeout_at(deadline, met).await.is_err() {
+                self.meet().timed_out = true;
+                self.met.notify_waiters();
+                return;
+            }
+        }
+    }
 }
 
 impl LatencyServer {
@@ -52,13 +139,16 @@ impl LatencyServer {
             .local_addr()
             .map_err(|e| net_error("could not read the server's address", e))?;
         let (stop, stopped) = oneshot::channel();
+        let flight = Arc::new(InFlight::default());
+        let counts = Arc::clone(&flight);
         let thread = thread::Builder::new()
             .name("parlab-latency-server".into())
-            .spawn(move || runtime.block_on(serve(listener, latency, stopped)))
+            .spawn(move || runtime.block_on(serve(listener, latency, counts, stopped)))
             .map_err(|e| Error::ThreadPool(e.to_string()))?;
         Ok(LatencyServer {
             addr,
             latency,
+            flight,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -75,6 +165,68 @@ impl LatencyServer {
     /// The address of page `i`.
     pub fn url(&self, i: usize) -> String {
         format!("http://{}/page/{i}", self.addr)
+    }
+
+    /// The most requests this server was answering at once (since the last [`rendezvous`]).
+    ///
+    /// [`rendezvous`]: LatencyServer::rendezvous
+    pub fn peak_in_flight(&self) -> usize {
+        self.flight.peak.load(Ordering::SeqCst)
+    }
+
+    /// Requests received (since the last [`rendezvous`](LatencyServer::rendezvous)).
+    pub fn requests(&self) -> usize {
+        self.flight.requests.load(Ordering::SeqCst)
+    }
+
+    /// From now on, holds each request until `k` requests are in flight together, then
+    /// answers after the latency as usual; a request that waits `timeout` in vain breaks the
+    /// rendezvous (it and every later request are answered straight away). Resets the counts.
+    /// Then [`check_rendezvous`](LatencyServer::check_rendezvous) tells whether the client
+    /// ever had `k` requests waiting at once: concurrent code meets at once on any machine,
+    /// code that waits for each answer before the next request never does.
+    pub fn rendezvous(&self, k: usize, timeout: Duration) {
+        let k = k.max(1);
+        *self.flight.meet() = Meet {
+            k,
+            timeout,
+            reached: k <= 1,
+            timed_out: false,
+        };
+        self.flight.peak.store(0, Ordering::SeqCst);
+        self.flight.requests.store(0, Ordering::SeqCst);
+    }
+
+    /// `Ok` if the last [`rendezvous`](LatencyServer::rendezvous) was reached; otherwise
+    /// what the server saw, in plain words ("at most 1 page at a time").
+    pub fn check_rendezvous(&self) -> Result<(), String> {
+        let meet = *self.flight.meet();
+        if meet.reached {
+            return Ok(());
+        }
+        if self.requests() == 0 {
+            return Err(
+                "no page was requested from the server: fetch each page from it \
+                        (its url(i) or addr())"
+                    .into(),
+            );
+        }
+        Err(crate::evidence::never_met(
+            meet.k,
+            "pages",
+            self.peak_in_flight(),
+            self.requests(),
+            None,
+        ))
+    }
+
+    /// Panics with [`check_rendezvous`](LatencyServer::check_rendezvous)'s message when it
+    /// is an `Err`: for a test cell.
+    #[track_caller]
+    pub fn verify_rendezvous(&self) {
+        if let Err(message) = self.check_rendezvous() {
+            panic!("{message}");
+        }
     }
 }
 
@@ -100,7 +252,12 @@ impl fmt::Debug for LatencyServer {
     }
 }
 
-async fn serve(listener: TcpListener, latency: Duration, mut stopped: oneshot::Receiver<()>) {
+async fn serve(
+    listener: TcpListener,
+    latency: Duration,
+    flight: Arc<InFlight>,
+    mut stopped: oneshot::Receiver<()>,
+) {
     loop {
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -109,13 +266,18 @@ async fn serve(listener: TcpListener, latency: Duration, mut stopped: oneshot::R
             },
             _ = &mut stopped => return,
         };
+        let flight = Arc::clone(&flight);
         tokio::spawn(async move {
-            let service =
-                hyper::service::service_fn(move |request: Request<Incoming>| async move {
+            let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                let flight = Arc::clone(&flight);
+                async move {
+                    let _answering = flight.enter();
+                    flight.wait().await;
                     tokio::time::sleep(latency).await;
                     let body = format!("<html><body>{}</body></html>\n", request.uri().path());
                     Ok::<_, Infallible>(Response::new(Full::new(Bytes::from(body))))
-                });
+                }
+            });
             // A client that hangs up early is not the server's problem.
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)

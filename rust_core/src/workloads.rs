@@ -77,32 +77,6 @@ pub fn best_of<T>(runs: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
     (value, best)
 }
 
-/// How many CPUs' worth of computation `threads` threads get right now: `threads` calls of
-/// `fib(30)` one after another on this thread, then at once on `threads` threads, and the
-/// ratio of the two times (best of `runs` each, alternated so that a change of load hits
-/// both). With `threads` free cores it is close to `threads`; on one CPU, or on a machine
-/// busy with other work, less. A lesson compares its speedups with this, measured, rather
-/// than with a promise.
-pub fn capacity(threads: usize, runs: usize) -> f64 {
-    let job = || {
-        std::hint::black_box(fib(std::hint::black_box(30)));
-    };
-    let (mut alone, mut together) = (f64::INFINITY, f64::INFINITY);
-    for _ in 0..runs.max(1) {
-        let (_, t) = timed(|| (0..threads).for_each(|_| job()));
-        alone = alone.min(t.as_secs_f64());
-        let (_, t) = timed(|| {
-            thread::scope(|s| {
-                for _ in 0..threads {
-                    s.spawn(job);
-                }
-            })
-        });
-        together = together.min(t.as_secs_f64());
-    }
-    alone / together
-}
-
 /// Checks `n` against [`MAX_FIB_N`].
 pub fn check_fib_n(n: u32) -> Result<()> {
     if n > MAX_FIB_N {
@@ -212,15 +186,6 @@ mod tests {
                 fib(n),
                 "join on 2 threads {n}"
             );
-        }
-    }
-
-    #[test]
-    fn capacity_is_a_finite_ratio() {
-        // A timing: only its shape is tested here (no timed assertion in the test suite).
-        for threads in [1, 2] {
-            let c = capacity(threads, 1);
-            assert!(c.is_finite() && c > 0.0, "{c}");
         }
     }
 

@@ -28,27 +28,54 @@ fn blocking_and_async_clients_fetch_a_page_after_the_latency() {
 fn every_mode_downloads_every_page_once() {
     let server = LatencyServer::start(LATENCY).unwrap();
     let pages = 8;
-    let mut elapsed = Vec::new();
     for mode in [Mode::Sequential, Mode::Threads(4), Mode::Async] {
+        // Threads and async must have that many requests waiting together: evidence that
+        // their waits overlap, whatever the machine's load (no clock involved).
+        let together = match mode {
+            Mode::Sequential => 1,
+            Mode::Threads(n) => n,
+            Mode::Async => pages,
+        };
+        server.rendezvous(together, Duration::from_secs(20));
         let run = net::download(&server, pages, mode).unwrap();
         let mut ids: Vec<usize> = run.jobs.iter().map(|j| j.id).collect();
         ids.sort();
         assert_eq!(ids, (0..pages).collect::<Vec<_>>(), "{mode}");
         assert!(run.jobs.iter().all(|j| j.duration_us >= 40e3), "{mode}");
-        let lanes = match mode {
-            Mode::Sequential => 1,
-            Mode::Threads(n) => n,
-            Mode::Async => pages,
-        };
-        assert!(run.lanes() <= lanes, "{mode}");
-        elapsed.push(run.elapsed_us);
+        assert!(run.lanes() <= together, "{mode}");
+        assert_eq!(server.check_rendezvous(), Ok(()), "{mode}");
+        assert_eq!(server.requests(), pages, "{mode}");
+        if mode == Mode::Sequential {
+            // One request at a time, and each waits the latency: a lower bound, never a race.
+            assert_eq!(server.peak_in_flight(), 1);
+            assert!(run.elapsed_us >= 8.0 * 40e3, "{}", run.elapsed_us);
+        }
     }
-    // Sequential waits 8 × 40 ms at least; the others overlap their waits. A wide margin.
-    assert!(elapsed[0] >= 8.0 * 40e3);
+}
+
+#[test]
+fn a_rendezvous_tells_sequential_requests_from_overlapping_ones() {
+    let server = LatencyServer::start(Duration::from_millis(1)).unwrap();
+    server.rendezvous(3, Duration::from_millis(100));
+    for i in 0..3 {
+        net::get_blocking(&server.url(i)).unwrap();
+    }
+    let err = server.check_rendezvous().unwrap_err();
     assert!(
-        elapsed[1] < elapsed[0] && elapsed[2] < elapsed[0],
-        "{elapsed:?}"
+        err.starts_with("your code never had 3 pages in progress at once: at most 1 page at a time. 3 pages ran, each finished"),
+        "{err}"
     );
+    assert_eq!((server.peak_in_flight(), server.requests()), (1, 3));
+    // Reset and met: three threads wait together.
+    server.rendezvous(3, Duration::from_secs(20));
+    std::thread::scope(|s| {
+        for i in 0..3 {
+            let url = server.url(i);
+            s.spawn(move || net::get_blocking(&url).unwrap());
+        }
+    });
+    assert_eq!(server.check_rendezvous(), Ok(()));
+    assert_eq!((server.peak_in_flight(), server.requests()), (3, 3));
 }
 
 #[test]
