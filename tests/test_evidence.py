@@ -62,7 +62,7 @@ def test_sequential_calls_never_meet_and_the_message_says_so(how):
 def test_fewer_than_k_at_once_is_named():
     meet = evidence.rendezvous(3, timeout_s=0.2, what="slices")
     on_threads(meet.task(work), 2)
-    with pytest.raises(evidence.NotConcurrent, match="at most 2 slices at a time. 3 were expected"):
+    with pytest.raises(evidence.NotConcurrent, match=r"at most 2 slices at a time\. 3 were expected"):
         meet.check()
 
 
