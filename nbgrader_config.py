@@ -63,12 +63,12 @@ Execute.on_cell_executed = _on_cell_executed_any_kernel
 # Feedback shows a student what failed, not how the hidden tests test it: the hidden-test
 # regions are removed from the test cells' source, and a failing test cell's output is cut to
 # the error's message (no Python traceback quoting the test's lines, no Rust backtrace).
-import re  # noqa: E402
-
 import nbformat  # noqa: E402
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades  # noqa: E402
 from nbgrader.utils import is_grade, is_solution  # noqa: E402
+
+from parlab.rust_output import without_backtrace  # noqa: E402
 
 
 class MessagesOnly(ClearHiddenTests):
@@ -86,23 +86,11 @@ class MessagesOnly(ClearHiddenTests):
                 stderr.append(output.get("text", ""))  # evcxr sends a panic line by line
                 continue
             kept.append(output)
-        text = _without_backtrace("".join(stderr)).strip()
+        text = without_backtrace("".join(stderr)).strip()
         if text:
             kept.append(nbformat.v4.new_output("stream", name="stderr", text=text + "\n"))
         cell["outputs"] = kept
         return cell, resources
-
-
-def _without_backtrace(text):
-    """A Rust panic's text without its backtrace (from `stack backtrace:` or the first
-    numbered frame on) and without the `note: run with RUST_BACKTRACE` hint."""
-    lines = []
-    for line in text.splitlines(keepends=True):
-        if line.startswith("stack backtrace:") or re.match(r"\s+\d+: ", line):
-            break
-        if not line.startswith("note: "):
-            lines.append(line)
-    return "".join(lines)
 
 
 c.GenerateFeedback.preprocessors = [GetGrades, MessagesOnly, CSSHTMLHeaderPreprocessor]

@@ -31,6 +31,8 @@ from nbclient import NotebookClient
 from nbgrader.preprocessors import ClearSolutions
 from traitlets.config import Config
 
+from parlab.rust_output import panic_message
+
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = ROOT / "tests" / "wrong_answers"
 NOTEBOOKS = {f"{p.parent.name}-{p.stem}": p for p in sorted(ROOT.glob("notebooks/*/*.ipynb"))}
@@ -99,7 +101,7 @@ def error_text(cell, reply) -> str | None:
             text = output.get("text", "")
             parts.append(text)
             # evcxr reports a failed assert! only as a panic's text on stderr, status "ok"
-            failed = failed or "panicked at" in text
+            failed = failed or panic_message(text) is not None
     if reply is not None:
         content = reply.get("content", {})
         parts += [content.get("ename", ""), content.get("evalue", ""), *content.get("traceback", [])]

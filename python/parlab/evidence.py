@@ -71,6 +71,7 @@ class Rendezvous:
         self.timed_out = False  #: a call waited `timeout_s` without meeting k − 1 others
         self._work: dict[int, float] = {}
         self._calls_by: dict[int, int] = {}
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future]] = []
 
     # -- recording --------------------------------------------------------------------------
     def _enter(self) -> int:
@@ -82,7 +83,7 @@ class Rendezvous:
             self.peak = max(self.peak, self._in_progress)
             if self._in_progress >= self.k and not self.reached:
                 self.reached = True
-                self._lock.notify_all()
+                self._wake()
         return token
 
     def _leave(self, token: int, work: float) -> None:
@@ -93,22 +94,35 @@ class Rendezvous:
     def _done_waiting(self) -> bool:
         return self.reached or self.timed_out
 
+    def _wake(self) -> None:
+        """Wakes every waiting call, threads and coroutines (called with the lock held)."""
+        self._lock.notify_all()
+        for loop, future in self._waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, future)
+        self._waiters.clear()
+
     def _wait(self) -> None:
         with self._lock:
             if not self._lock.wait_for(self._done_waiting, self.timeout_s):
                 self.timed_out = True
-                self._lock.notify_all()
+                self._wake()
 
     async def _await(self) -> None:
-        # Polls instead of an asyncio.Event: the calls may come from several threads' loops.
-        deadline = time.monotonic() + self.timeout_s
-        while not self._done_waiting():
-            if time.monotonic() >= deadline:
-                with self._lock:
-                    self.timed_out = True
-                    self._lock.notify_all()
+        # A future of the calling loop, resolved from whichever thread (or loop) completes the
+        # rendezvous: the calls may come from several threads' event loops.
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        with self._lock:
+            if self._done_waiting():
                 return
-            await asyncio.sleep(0.001)
+            self._waiters.append((loop, future))
+        try:
+            await asyncio.wait_for(future, self.timeout_s)
+        except TimeoutError:
+            with self._lock:
+                self.timed_out = True
+                self._wake()
 
     def task(self, fn: Callable[..., Any], cost: Callable[..., float] | None = None) -> Callable[..., Any]:
         """`fn` wrapped: each call is counted, waits for the rendezvous, then runs `fn`.
@@ -190,6 +204,11 @@ class Rendezvous:
             f"Rendezvous(k={self.k}, reached={self.reached}, peak={self.peak}, calls={self.calls}, "
             f"threads={self.threads()})"
         )
+
+
+def _resolve(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 def rendezvous(k: int, timeout_s: float = 5.0, what: str = "calls") -> Rendezvous:

@@ -25,6 +25,8 @@ pub mod hardware;
 pub mod kernels;
 pub mod mandelbrot;
 pub mod measure;
+#[cfg(feature = "loom")]
+pub mod memory_model;
 #[cfg(feature = "net")]
 pub mod net;
 #[cfg(feature = "plot")]
