@@ -18,6 +18,7 @@ RUST_SOURCES := Cargo.toml Cargo.lock rust_core/Cargo.toml python/Cargo.toml pyt
 	$(shell find rust_core/src python/src -name '*.rs')
 
 .PHONY: help setup lab test test-rust test-python lint format index bench assignments lock clean
+.PHONY: hub-install test-hub
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,7 +28,7 @@ setup: $(VENV)/.extension $(VENV)/.kernels $(VENV)/.rust-kernel-$(EVCXR_VERSION)
 lab: setup ## Set up, then start JupyterLab on notebooks/
 	jupyter lab --notebook-dir=notebooks
 
-test: setup lint test-rust test-python ## Set up, then run every check and test (what CI runs)
+test: setup lint test-rust test-python test-hub ## Set up, then run every check and test (what CI runs)
 
 test-rust: ## cargo tests of the core, with and without its optional features (plot, net)
 	cargo test --workspace --quiet
@@ -77,6 +78,8 @@ lock: ## Re-pin requirements/*.txt from requirements/*.in in a scratch venv
 	build/lock/bin/pip freeze > requirements/lock.txt
 	build/lock/bin/pip install -q -r requirements/bench.in
 	build/lock/bin/pip freeze | grep -vxFf requirements/lock.txt > requirements/bench.txt
+	build/lock/bin/pip install -q -r requirements/hub.in
+	build/lock/bin/pip freeze | grep -vxFf requirements/lock.txt | grep -vxFf requirements/bench.txt > requirements/hub.txt
 	rm -rf build/lock
 
 clean: ## Remove .venv and build products
@@ -101,7 +104,8 @@ $(VENV)/.kernels: $(VENV)/.packages
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (parlab)"
 	touch $@
 
-$(VENV)/.rust-kernel-$(EVCXR_VERSION): scripts/install-rust-kernel.sh scripts/rust-kernel-launch.sh | $(VENV)/.packages
+$(VENV)/.rust-kernel-$(EVCXR_VERSION): scripts/install-rust-kernel.sh scripts/rust-kernel-launch.sh scripts/evcxr-prelude.rs \
+		| $(VENV)/.packages
 	rm -f $(VENV)/.rust-kernel-*
 	scripts/install-rust-kernel.sh $(EVCXR_VERSION) $(VENV)
 	touch $@
@@ -126,3 +130,31 @@ $(VENV)/.kernel-free-threaded: $(FT)/.interpreter requirements/free-threaded.txt
 		$(RUST_SOURCES) | $(VENV)/.kernels
 	@if test -f $(FT)/.interpreter; then \
 		scripts/free-threaded-kernel.sh $(FT)/python/bin/python-free-threaded $(FT)/venv $(VENV) && touch $@; fi
+
+# --- the course hub (deploy/; README: Course JupyterHub) ----------------------------------
+
+# Where `make hub-install` puts the hub's install, which every account reads and runs.
+PREFIX ?= /opt/parlab
+# The venv's interpreter (lock.txt pins its packages); copied into PREFIX where other accounts cannot run it.
+HUB_PYTHON ?= $(PYTHON)
+# JupyterHub's proxy, from npm.
+CHP_VERSION := 5.3.0
+# What `make test-hub` installs and runs: outside any home, so that the test's accounts reach it.
+HUB_TEST_PREFIX ?= /var/tmp/parlab-hub-test
+HUB_INPUTS := requirements/lock.txt requirements/hub.txt $(wildcard deploy/*.* deploy/*/*.* deploy/*/*/*.*) \
+	$(RUST_SOURCES) $(wildcard python/parlab/*.py python/parlab/*/*.py notebooks/*/*.ipynb) \
+	nbgrader_config.py scripts/assignments.py scripts/rust-kernel-launch.sh $(wildcard scripts/evcxr-prelude.rs)
+
+hub-install: $(PREFIX)/.parlab-hub ## Install the course hub into PREFIX (default /opt/parlab) for every account
+	@true
+
+# What `make setup` built is reused, not built again: the venv (copied), the native module
+# (cargo finds it up to date), evcxr_jupyter, the free-threaded interpreter and its venv.
+$(PREFIX)/.parlab-hub: $(HUB_INPUTS) | $(VENV)/.extension $(VENV)/.rust-kernel-$(EVCXR_VERSION) $(VENV)/.kernel-free-threaded
+	HUB_PYTHON=$(HUB_PYTHON) HUB_DEV_VENV=$(VENV) CHP_VERSION=$(CHP_VERSION) deploy/install.sh $(PREFIX)
+	touch $@
+
+test-hub: ## The course hub end to end as root: real accounts, JupyterHub on loopback, nbgrader
+	@if [ "$$(id -u)" != 0 ]; then echo "test-hub: skipped: it creates system accounts, so it runs as root (as CI does)"; \
+	else $(MAKE) --no-print-directory hub-install PREFIX=$(HUB_TEST_PREFIX) && \
+		PARLAB_HUB_PREFIX=$(HUB_TEST_PREFIX) pytest -p no:cacheprovider -v tests/test_hub.py; fi

@@ -44,21 +44,37 @@ c.Execute.timeout = 600
 # `ename`, `evalue` or `traceback` (the Jupyter protocol asks for them); nbgrader 0.9's
 # Execute.on_cell_executed reads them and would stop autograding with a KeyError on a lesson
 # that shows a compile error on purpose (rust/06). Give such replies the missing fields.
+# nbgrader and Formgrader load this file again and again in one process (each command, each
+# reload of the configuration): the method is wrapped once, the wrapper marked `_parlab`.
 from nbgrader.preprocessors import Execute  # noqa: E402
 
-_on_cell_executed = Execute.on_cell_executed
+
+def _any_kernel(on_cell_executed):
+    def on_cell_executed_any_kernel(self, **kwargs):
+        # A Rust cell that panicked answers "ok" (the prelude reports the panic as its result):
+        # an error output before that result makes nbgrader give the cell no points.
+        from parlab.rust_output import mark_panic
+
+        mark_panic(kwargs["cell"])
+        content = kwargs["execute_reply"]["content"]
+        if content.get("status") == "error":
+            content.setdefault("ename", "Error")
+            content.setdefault("evalue", "")
+            content.setdefault("traceback", [])
+        return on_cell_executed(self, **kwargs)
+
+    on_cell_executed_any_kernel._parlab = True
+    return on_cell_executed_any_kernel
 
 
-def _on_cell_executed_any_kernel(self, **kwargs):
-    content = kwargs["execute_reply"]["content"]
-    if content.get("status") == "error":
-        content.setdefault("ename", "Error")
-        content.setdefault("evalue", "")
-        content.setdefault("traceback", [])
-    return _on_cell_executed(self, **kwargs)
+if not getattr(Execute.on_cell_executed, "_parlab", False):
+    Execute.on_cell_executed = _any_kernel(Execute.on_cell_executed)
 
-
-Execute.on_cell_executed = _on_cell_executed_any_kernel
+# A live widget (python/05's bars and replay) is a reference to the kernel; its picture (an SVG
+# output beside it, parlab.widgets) is what a reader without the kernel can show. With the
+# widgets' state stored, nbconvert's HTML (the feedback) would show the widget instead, whose
+# JavaScript comes from the network: an empty box offline. Keep the picture.
+c.Execute.store_widget_state = False
 
 # Feedback shows a student what failed, not how the hidden tests test it: the hidden-test
 # regions are removed from the test cells' source, and a failing test cell's output is cut to

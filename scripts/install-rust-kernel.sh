@@ -25,6 +25,9 @@ JUPYTER_PATH="$prefix/share/jupyter" "$evcxr" --install >/dev/null
 mkdir -p "$prefix/share/evcxr" "$prefix/cache/evcxr-slots"
 printf ':cache 2048\n' >"$prefix/share/evcxr/init.evcxr"
 install -m 755 "$here/rust-kernel-launch.sh" "$prefix/share/evcxr/launch.sh"
+# ... and runs $EVCXR_CONFIG_DIR/prelude.rs in every new kernel: a panic hook that reports a
+# failed assert! as the cell's own result, in the cell that failed (see the file).
+install -m 644 "$here/evcxr-prelude.rs" "$prefix/share/evcxr/prelude.rs"
 
 python=$(command -v python3)
 [[ -x "$prefix/bin/python" ]] && python="$prefix/bin/python"

@@ -251,7 +251,7 @@ def test_bad_arguments_name_the_parameter(client):
     for bad, error, name in [
         ({"tile_w": 0}, ValueError, "tile_w"),
         ({"tile_h": -5}, ValueError, "tile_h"),
-        ({"tile_w": 1, "tile_h": 1}, ValueError, "tile_w"),  # 43,200 tasks is fine, but:
+        ({"tile_w": 1, "tile_h": 1}, ValueError, "tile_w"),  # 43,200 tasks: over the task limit
         ({"width": 0}, ValueError, "width"),
         ({"width": 20_000, "height": 20_000}, ValueError, "width"),
         ({"max_iter": 0}, ValueError, "max_iter"),
@@ -262,8 +262,6 @@ def test_bad_arguments_name_the_parameter(client):
         ({"on_tile": 42}, TypeError, "on_tile"),
     ]:
         params = {**SMALL, **bad}
-        if bad == {"tile_w": 1, "tile_h": 1}:
-            params.update(width=400, height=300)  # 120,000 tiles: over the task limit
         with pytest.raises(error, match=name):
             cluster.render(client, **params)
     for bad, error in [
@@ -273,6 +271,97 @@ def test_bad_arguments_name_the_parameter(client):
     ]:
         with pytest.raises(error, match=next(iter(bad))), cluster.local(**bad):
             pass
+
+
+def test_a_render_that_cannot_end_in_a_lesson_is_refused_up_front(client):
+    # issue 25 §8: 100,000 tasks were accepted and still ran after 120 s (10,000: 34.5 s).
+    assert cluster.MAX_TASKS <= 10_000
+    params = {**SMALL, "width": 800, "height": 600, "tile_w": 4, "tile_h": 4}  # 30,000 tiles
+    with pytest.raises(ValueError, match=r"tile_w: 30000 tiles .*cluster\.MAX_TASKS"):
+        cluster.render(client, **params)
+    assert not client.who_has(), "nothing was submitted"
+
+
+def test_a_cluster_of_threads_renders_the_same_image():
+    # issue 25 §8: processes=False always failed ("Cluster failed to start: Scheduler failed
+    # to start"): Dask picked its in-process transport, whose addresses 127.0.0.1 is not.
+    with cluster.local(workers=1, processes=False) as client:
+        workers = client.scheduler_info()["workers"]
+        assert len(workers) == 1 and all(a.startswith("tcp://127.0.0.1:") for a in workers)
+        run = cluster.render(client, **SMALL)
+    np.testing.assert_array_equal(run.iterations, reference(**SMALL))
+    assert run.completed_tiles == run.total_tiles == 16
+
+
+def test_a_script_from_standard_input_is_told_at_once_why_processes_cannot_start():
+    # issue 25 §8: `python - <<EOF` waited 120 s for workers that died re-importing <stdin>.
+    script = "from parlab import cluster\nwith cluster.local(workers=2):\n    print('started')\n"
+    done = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=60
+    )  # before: ~120 s, then "Only 0/2 workers arrived"
+    assert done.returncode != 0 and "started" not in done.stdout
+    assert "processes=False" in done.stderr and "standard input" in done.stderr, done.stderr[-2000:]
+    # With processes=False the same script runs.
+    threads = script.replace("workers=2", "workers=1, processes=False")
+    done = subprocess.run([sys.executable, "-"], input=threads, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "started" in done.stdout, done.stderr[-2000:]
+
+
+STARTING = textwrap.dedent(
+    """
+    import json, threading, time
+    import distributed  # imported first: the interrupt lands in Dask's start-up, not in an import
+    import psutil
+    from parlab import cluster
+
+    def alive():
+        me = psutil.Process()
+        workers = [p.pid for p in me.children(recursive=True) if "resource_tracker" not in " ".join(p.cmdline())]
+        listening = [c.laddr.port for c in me.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        threads = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+        return {"workers": workers, "listening": listening, "threads": threads}
+
+    if __name__ == "__main__":
+        print("starting", flush=True)
+        try:
+            with cluster.local(workers=2, threads_per_worker=1):
+                print("started", flush=True)
+                time.sleep(60)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            time.sleep(5)
+            print(json.dumps(alive()), flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("delay_s", [0.6, 1.5])
+def test_ctrl_c_while_the_cluster_starts_leaves_nothing_5_s_later(tmp_path, delay_s):
+    # issue 25 §8: 5 s after a Ctrl-C 0.6-1.5 s into `local`, 2 worker processes, 4 listening
+    # ports and 7 threads were alive; exit took 10 s, with "coroutine ... was never awaited".
+    script = tmp_path / "interrupt_start.py"
+    script.write_text(STARTING)
+    proc = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path
+    )
+    try:
+        assert proc.stdout.readline().strip() == "starting"
+        time.sleep(delay_s)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        out, err = proc.communicate(timeout=90)
+        took = time.monotonic() - sent - 5  # the script waits 5 s before its report
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    lines = out.strip().splitlines()
+    if lines[:1] == ["started"]:
+        pytest.skip("the cluster had started before the interrupt (a fast machine): see the 'started' case")
+    assert lines[0] == "interrupted", err[-2000:]
+    print(f"Ctrl-C {delay_s} s into start-up: exit {took:.1f} s later (+5 s of waiting)")
+    assert json.loads(lines[-1]) == {"workers": [], "listening": [], "threads": []}
+    assert "never awaited" not in err and "Traceback" not in err, err[-2000:]
 
 
 def test_a_closed_client_is_refused(client):

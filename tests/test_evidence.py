@@ -174,3 +174,10 @@ def test_from_traces_takes_the_calls_own_cpu_time():
     assert result.threads == {"pair": 2}
     with pytest.raises(ValueError, match="threads"):
         measure.from_traces(t, threads={"other": 2})
+
+
+def test_a_speedup_beyond_the_share_is_explained_not_failed():
+    assert measure.beyond_ceiling(1.1, 1.0) == ""
+    assert measure.beyond_ceiling(1.15 * 1.92 + 0.05, 1.92) == ""
+    sentence = measure.beyond_ceiling(3.0, 1.92)
+    assert "3.00×" in sentence and "1.92×" in sentence and "run the cell again" in sentence

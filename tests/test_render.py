@@ -102,7 +102,13 @@ def test_record_to_dict_and_repr():
     assert set(d) == {
         "task_id", "thread_id", "tile_x", "tile_y", "tile_w", "tile_h",
         "start_us", "duration_us", "pixels", "iterations", "cpu_us",
+        "lane_steps", "useful_lane_steps", "lane_utilization",
     }  # fmt: skip
+    # Brute force: every useful lane-step is one step of the definition (counted, not timed).
+    assert d["useful_lane_steps"] == d["iterations"] <= d["lane_steps"]
+    assert d["lane_utilization"] == pytest.approx(d["useful_lane_steps"] / d["lane_steps"])
+    scalar = parlab.render(**SMALL, threads=1, kernel="scalar").records[0]
+    assert scalar.lane_steps == scalar.useful_lane_steps == scalar.iterations and scalar.lane_utilization == 1.0
     assert 0 < d["cpu_us"] <= record.duration_us + 1  # µs; Linux has a per-thread CPU clock
     assert record.end_us == pytest.approx(record.start_us + record.duration_us)
     assert repr(record).startswith("TaskRecord(task_id=0")
@@ -271,7 +277,10 @@ def test_task_records_can_be_built_compared_and_pickled():
         start_us=12.5, duration_us=100.25, pixels=2000, iterations=123_456,
     )  # fmt: skip
     record = parlab.TaskRecord(**fields)
-    assert record.to_dict() == {**fields, "cpu_us": None}
+    assert record.to_dict() == {
+        **fields, "cpu_us": None, "lane_steps": 123_456, "useful_lane_steps": 123_456, "lane_utilization": 1.0,
+    }  # fmt: skip
+    assert record.lane_utilization == 1.0
     timed = parlab.TaskRecord(**fields, cpu_us=80.0)
     assert timed.cpu_us == 80.0 and pickle.loads(pickle.dumps(timed)) == timed != record
     assert record.end_us == 112.75
@@ -437,8 +446,15 @@ def test_frames_have_typed_columns_and_one_row_per_thread():
     frame = run.to_frame()
     assert list(frame.columns) == [
         "task_id", "thread_id", "tile_x", "tile_y", "tile_w", "tile_h",
-        "start_us", "duration_us", "pixels", "iterations", "cpu_us", "end_us",
+        "start_us", "duration_us", "pixels", "iterations", "cpu_us",
+        "lane_steps", "useful_lane_steps", "end_us", "lane_utilization",
     ]  # fmt: skip
+    assert (parlab.render(**SMALL, kernel="scalar", threads=2).to_frame()["lane_utilization"] == 1.0).all()
+    simd = parlab.render(**SMALL, kernel="simd", threads=2).to_frame()
+    assert (simd["useful_lane_steps"] == simd["iterations"]).all()  # brute force: one per step
+    expected = simd["useful_lane_steps"] / simd["lane_steps"]
+    np.testing.assert_allclose(simd["lane_utilization"], expected.where(simd["lane_steps"] > 0, 1.0))
+    assert simd["lane_utilization"].between(0, 1, inclusive="right").all()
     assert frame["iterations"].dtype == np.int64 and frame["start_us"].dtype == np.float64
     assert frame["cpu_us"].dtype == np.float64
     assert frame["iterations"].sum() == run.iterations.sum()

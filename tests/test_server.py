@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -854,3 +855,46 @@ def test_memory_returns_near_its_baseline_after_streams():
         assert process.wait(timeout=30) == 0
     print(f"RSS {baseline / 2**20:.0f} MB before, {grown:+.0f} MB after 6 streams of 21 MB")
     assert grown < 60
+
+
+FD_LIMITED = textwrap.dedent(
+    """
+    import resource, sys
+    resource.setrlimit(resource.RLIMIT_NOFILE, (128, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    from parlab.__main__ import main
+    sys.exit(main(["serve", "--port", "0"]))
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_NOFILE, /proc")
+def test_silent_connections_cannot_take_the_file_descriptors_of_a_legitimate_request():
+    # issue 25 §3: with `ulimit -n 128`, 140 silent connections made a legitimate request time
+    # out after 8 s: the server ran out of file descriptors. The cap follows the fd limit now.
+    server = subprocess.Popen(
+        [sys.executable, "-c", FD_LIMITED], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    silent = []
+    try:
+        url = server.stdout.readline().split()[-4].rstrip("/")  # "parlab lab server: URL/ (Ctrl-C stops it)"
+        port = int(url.rsplit(":", 1)[1])
+        for _ in range(140):
+            sock = socket.socket()
+            sock.settimeout(2)
+            with contextlib.suppress(OSError):  # one the server closed at once, or not yet accepted
+                sock.connect(("127.0.0.1", port))
+            silent.append(sock)
+        held = len(psutil.Process(server.pid).net_connections(kind="tcp"))
+        response = httpx.get(url + "/api/compute/health", timeout=5)
+        assert response.status_code == 200
+        assert held < 128, f"the server held {held} sockets under a limit of 128 descriptors"
+        print(f"140 silent connections: the server held {held} sockets; the health check answered")
+    finally:
+        for sock in silent:
+            sock.close()
+        server.send_signal(signal.SIGINT)
+        try:
+            server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()

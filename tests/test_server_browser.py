@@ -209,7 +209,7 @@ def test_the_original_course_page_on_another_origin_gets_its_tiles(browser, lab_
     paths = [url.split("?")[0].rsplit("/", 1)[-1] for _, url in api_calls]
     assert sorted(set(paths), key=paths.index) == ["sequential", "concurrent"], api_calls
     for mode in ("sequential", "concurrent"):
-        methods = sorted(m for (m, _), path in zip(api_calls, paths) if path == mode)
+        methods = sorted(m for (m, _), path in zip(api_calls, paths, strict=True) if path == mode)
         assert methods == ["GET", "OPTIONS"], (mode, api_calls)
     print(f"course page: {info}")
 

@@ -13,6 +13,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,6 +67,138 @@ def test_bad_arguments_name_the_parameter(call, name):
 def test_wrong_types_are_type_errors():
     with pytest.raises(TypeError):
         shared.count("mutex", threads="2")  # type: ignore[arg-type]
+
+
+# Issue 25 §12: every bad argument is an error naming its parameter (no "Python int too large
+# to convert to C long", no "'<=' not supported", no "can't multiply sequence"), True is not 1,
+# and a run that could not end within a lesson is refused before it starts, the limit named.
+HUGE = [2**63, 2**64, 10**30]
+
+
+@pytest.mark.parametrize(
+    ("call", "name", "error"),
+    [
+        *[(lambda v=v: shared.count("mutex", threads=v), "threads", ValueError) for v in HUGE],
+        *[(lambda v=v: shared.count("mutex", increments=v), "increments", ValueError) for v in HUGE],
+        *[(lambda v=v: shared.lock_timeline(rounds=v), "rounds", ValueError) for v in HUGE],
+        *[(lambda v=v: shared.two_locks("same", rounds=v), "rounds", ValueError) for v in HUGE],
+        (lambda: shared.false_sharing(increments=2**64), "increments", ValueError),
+        (lambda: shared.lock_timeline(hold_us=10**400 // 10**100), "hold_us", ValueError),
+        (lambda: shared.throughput(repeats=None), "repeats", TypeError),
+        (lambda: shared.throughput(repeats=2**63), "repeats", ValueError),
+        (lambda: shared.throughput(threads=(1, 2**63)), "threads", ValueError),
+        (lambda: shared.throughput(threads=2), "threads", TypeError),
+        (lambda: shared.throughput(counters="mutex"), "counters", TypeError),
+        (lambda: shared.throughput(counters=("mutex", None)), "counters", ValueError),
+        (lambda: shared.false_sharing(repeats=None), "repeats", TypeError),
+        (lambda: shared.false_sharing_measured(threads=None), "threads", TypeError),
+        (lambda: shared.run_threads(print, 1.5), "threads", TypeError),
+        (lambda: shared.run_threads(print, None), "threads", TypeError),
+        (lambda: shared.run_threads(print, 2**63), "threads", ValueError),
+        (lambda: shared.run_threads(None, 1), "target", TypeError),
+        (lambda: shared.count(None), "counter", TypeError),
+        (lambda: shared.count("mutex", threads=1.5), "threads", TypeError),
+        (lambda: shared.count("mutex", threads=None), "threads", TypeError),
+        (lambda: shared.lock_timeline(work_us=None), "work_us", TypeError),
+        (lambda: shared.lock_timeline(work_us="1"), "work_us", TypeError),
+        (lambda: shared.two_locks("same", timeout_ms=float("inf")), "timeout_ms", ValueError),
+        (lambda: shared.switch_interval(None).__enter__(), "seconds", TypeError),
+        (lambda: shared.label([float("nan")]), "shares", ValueError),
+        (lambda: shared.label(None), "shares", TypeError),
+        (lambda: shared.holds_overlap(None, "L"), "frame", TypeError),
+    ],
+)
+def test_every_bad_argument_names_its_parameter(call, name, error):
+    with pytest.raises(error, match=rf"^{name}(\[\d+\])?: "):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: shared.count("mutex", threads=True),
+        lambda: shared.count("mutex", threads=2, increments=True),
+        lambda: shared.lock_timeline(threads=True),
+        lambda: shared.lock_timeline(hold_us=True),
+        lambda: shared.two_locks("same", rounds=True),
+        lambda: shared.false_sharing(threads=True),
+        lambda: shared.false_sharing(repeats=True),
+        lambda: shared.throughput(threads=(True,)),
+        lambda: shared.run_threads(print, True),
+        lambda: shared.switch_interval(True).__enter__(),
+        lambda: shared._core.shared_false_sharing(1, 2, 10),  # a flag is True or False, not 1
+    ],
+)
+def test_a_bool_is_not_a_number(call):
+    with pytest.raises(TypeError, match="must be"):
+        call()
+
+
+def test_numpy_scalars_are_numbers():
+    run = shared.count("fetch-add", threads=np.int64(2), increments=np.uint32(10))
+    assert run["total"] == 20
+    frame = shared.lock_timeline(np.int32(1), np.int64(2), np.float32(1.0), np.float64(1.0))
+    assert frame.attrs["completed"] == 2
+
+
+@pytest.mark.parametrize(
+    ("call", "says"),
+    [
+        # The attack's example: ~15 days of lock holding.
+        (lambda: shared.lock_timeline(64, 10_000, 2e6, 2e6), "14.8 days"),
+        (lambda: shared.lock_timeline(64, 10_000, 2_000, 2_000), "21.3 min"),
+        (lambda: shared.lock_timeline(1, 10_000, 0, 2e6), "5.6 h"),
+        (lambda: shared.two_locks("opposite", 10_000, 0, 2_000), "5.6 h"),
+        (lambda: shared.two_locks("same", 10_000, 2e6, 1), "11.1 h"),
+    ],
+)
+def test_runs_that_would_take_hours_are_refused_before_they_start(call, says):
+    # Refused by arithmetic, not by running: a test that started them would not end today.
+    with pytest.raises(ValueError, match=r"^rounds: .*MAX_RUN") as refused:
+        call()
+    assert says in str(refused.value) and f"{shared._core.SHARED_MAX_RUN_S:.0f} s" in str(refused.value)
+
+
+def test_counting_beyond_a_minute_is_refused_with_the_limit_named():
+    with pytest.raises(ValueError, match=r"^increments: .*MAX_TOTAL_INCREMENTS"):
+        shared.count("mutex", threads=64, increments=100_000_000)
+
+
+def test_the_limits_and_names_come_from_the_core():
+    from parlab import _core
+
+    assert shared.COUNTERS == _core.COUNTERS == ("load-store", "fetch-add", "mutex", "per-thread")
+    assert _core.LOCK_ORDERS == ("opposite", "same")
+    assert shared.MAX_THREADS == _core.SHARED_MAX_THREADS == 64 and _core.MAX_THREADS == 1024
+    shared.count("fetch-add", threads=shared.MAX_THREADS, increments=10)
+    with pytest.raises(ValueError, match=rf"^threads: must be between 1 and {shared.MAX_THREADS}, got 65"):
+        shared.count("fetch-add", threads=shared.MAX_THREADS + 1, increments=10)
+    with pytest.raises(ValueError, match=r"^order: .*opposite"):
+        shared.two_locks("backwards")
+
+
+def test_span_log_refuses_negative_durations_and_foreign_times():
+    log = shared.SpanLog()
+    later = log.now() + 3600  # an hour from now: the span would end before it began
+    for since, says in [(later, "negative duration"), (log.now() - 3600, "before this log started")]:
+        with pytest.raises(ValueError, match=rf"^since: .*{says}"):
+            log.add(0, "work", "L", since)
+    for since in [float("nan"), None, "0", True]:
+        with pytest.raises((TypeError, ValueError), match=r"^since: "):
+            log.add(0, "work", "L", since)
+    for name, kwargs in [
+        ("thread_id", {"thread_id": -1}),
+        ("thread_id", {"thread_id": True}),
+        ("thread_id", {"thread_id": 2**63}),
+        ("round", {"round": 1.5}),
+        ("lock", {"lock": None}),
+        ("timed_out", {"timed_out": 1}),
+    ]:
+        with pytest.raises((TypeError, ValueError), match=rf"^{name}: "):
+            log.add(**{"thread_id": 0, "activity": "work", "lock": "L", "since": log.now(), **kwargs})
+    assert len(log.frame()) == 0  # nothing refused was recorded
+    log.add(0, "work", "L", log.now())
+    assert (log.frame()["duration_us"] >= 0).all()
 
 
 def test_throughput_has_a_row_per_counter_and_thread_count():

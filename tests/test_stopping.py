@@ -22,7 +22,7 @@ from parlab.experiments import multiplexer
 CHILD = textwrap.dedent(
     """
     import json, multiprocessing, os, signal, sys, threading, time
-    from parlab.experiments import download, pixels
+    from parlab.experiments import download, fib, pixels
 
     interrupted = []
 
@@ -64,6 +64,10 @@ CASES = {
     "download asyncio": "download.run(pages=200, latency_ms=5000, modes=('asyncio',))",
     "download sync": "download.run(pages=20, latency_ms=5000, modes=('sync',))",
     "download processes": "download.run(pages=20, latency_ms=5000, modes=('processes',), limit=2)",
+    # 60 calls of a pure-Python fib(30), ~0.3 s each, on the event loop's helper thread (issue 25
+    # §9: it went on computing for 11 s after the KeyboardInterrupt) or on a pool's threads.
+    "fib asyncio": "fib.run(n=30, calls=60, modes=('asyncio',))",
+    "fib threads": "fib.run(n=30, calls=60, modes=('threads',), workers=2)",
 }
 
 
@@ -80,13 +84,20 @@ def test_ctrl_c_stops_an_experiment_with_nothing_left_running(case):
         assert process.stdout.readline().strip() == "ready", process.stderr.read()
         time.sleep(3)  # well into the run (imports done, workers busy)
         process.send_signal(signal.SIGINT)
+        sent = time.monotonic()
         out, err = process.communicate(timeout=60)  # generous: judged by what is left, not by the time
+        exited_s = time.monotonic() - sent
     finally:
         if process.poll() is None:
             process.kill()
             process.communicate()
     report = json.loads(out.strip().splitlines()[-1])
-    print(f"{case}: KeyboardInterrupt {report['stopped_s'] * 1e3:.0f} ms after SIGINT")
+    # The handler runs once the main thread holds the GIL again, so the exception's delay is
+    # counted from the handler; the process's exit, from the signal's sending.
+    print(
+        f"{case}: KeyboardInterrupt {report['stopped_s'] * 1e3:.0f} ms after the handler ran, "
+        f"exit {exited_s * 1e3:.0f} ms after SIGINT"
+    )
     assert report["outcome"] == "interrupted", err
     assert report["threads"] == [], "threads still running after KeyboardInterrupt"
     assert report["children"] == [], "child processes still running after KeyboardInterrupt"
@@ -103,7 +114,7 @@ async def chain(depth):
 def bytes_per_step(depth, workers=None):
     tracemalloc.start()
     try:
-        trace = multiplexer.run(chain(depth), workers=workers, max_steps=10_000_000)
+        trace = multiplexer.run(chain(depth), workers=workers, max_steps=multiplexer.MAX_STEPS)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -150,3 +161,23 @@ def test_a_runaway_programs_memory_is_linear_in_max_steps():
     small, large = peak_bytes_of_a_runaway(2_000), peak_bytes_of_a_runaway(8_000)
     print(f"runaway: {small / 1e6:.1f} MB at 2,000 steps, {large / 1e6:.1f} MB at 8,000")
     assert large < 4 * 1.5 * small  # quadratic would be ×16
+
+
+def test_a_finished_trace_takes_a_few_hundred_bytes_per_step():
+    # Issue 25 §12: one dict per row took ~1,070 B a step at the peak (1.55 GB at 10⁶ steps,
+    # ~14 GB at the old limit of 10⁷); the columns take ~200 B. Counted by tracemalloc.
+    tracemalloc.start()
+    try:
+        trace = multiplexer.run(chain(300), max_steps=multiplexer.MAX_STEPS)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    print(f"{len(trace)} steps: peak {peak / len(trace):.0f} B/step")
+    assert len(trace) > 40_000 and peak / len(trace) < 500
+
+
+@pytest.mark.parametrize("steps", [multiplexer.MAX_STEPS + 1, 10**7, 2**63])
+def test_more_steps_than_a_lesson_can_hold_are_refused_up_front(steps):
+    main = chain(3)
+    with pytest.raises(ValueError, match=rf"^max_steps: must be between 1 and {multiplexer.MAX_STEPS}"):
+        multiplexer.run(main, max_steps=steps)

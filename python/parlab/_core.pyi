@@ -11,6 +11,7 @@ __all__ = [
     "DEFAULT_VIEWPORT",
     "KERNELS",
     "MAX_FIB_N",
+    "MAX_THREADS",
     "MAX_TILES",
     "STRATEGIES",
     "HardwareInfo",
@@ -33,6 +34,8 @@ STRATEGIES: tuple[str, ...]
 KERNELS: tuple[str, ...]
 __version__: str
 MAX_TILES: int
+MAX_THREADS: int
+"""The most threads a render may start (the core's `MAX_THREADS`)."""
 MAX_FIB_N: int
 DEFAULT_VIEWPORT: tuple[float, float, float, float]
 
@@ -55,10 +58,14 @@ class TaskRecord:
         pixels: int,
         iterations: int,
         cpu_us: float | None = None,
+        lane_steps: int | None = None,
+        useful_lane_steps: int | None = None,
     ) -> TaskRecord: ...
     def __reduce__(
         self,
-    ) -> tuple[type[TaskRecord], tuple[int, int, int, int, int, int, float, float, int, int, float | None]]: ...
+    ) -> tuple[
+        type[TaskRecord], tuple[int, int, int, int, int, int, float, float, int, int, float | None, int, int]
+    ]: ...
     @property
     def task_id(self) -> int: ...
     @property
@@ -79,6 +86,12 @@ class TaskRecord:
     def pixels(self) -> int: ...
     @property
     def iterations(self) -> int: ...
+    @property
+    def lane_steps(self) -> int: ...
+    @property
+    def useful_lane_steps(self) -> int: ...
+    @property
+    def lane_utilization(self) -> float: ...
     @property
     def cpu_us(self) -> float | None:
         """CPU time the rendering thread got during the tile (µs); None where unreadable."""
@@ -166,6 +179,7 @@ class RenderRun:
     def per_thread(self) -> pd.DataFrame: ...
     def imbalance(self) -> float: ...
     def work_imbalance(self) -> float: ...
+    def lane_utilization(self) -> float: ...
     def __reduce__(self) -> tuple[type[RenderRun], tuple[Any, ...]]: ...
 
 def escape_time(cr: float, ci: float, max_iter: SupportsIndex) -> int: ...
@@ -209,7 +223,26 @@ def fib_rayon(n: int, calls: int, workers: int) -> list[tuple[int, int, float, f
     """`calls` calls of fib(n) spread by rayon over `workers` threads: (call, worker, start_us, duration_us, value)."""
 
 # Shared data (python/src/shared.rs; `parlab.shared` wraps these).
-__all__ += ["cache_line_bytes", "shared_count", "shared_false_sharing", "shared_lock_timeline", "shared_two_locks"]
+__all__ += [
+    "COUNTERS",
+    "LOCK_ORDERS",
+    "SHARED_MAX_RUN_S",
+    "SHARED_MAX_THREADS",
+    "cache_line_bytes",
+    "shared_count",
+    "shared_false_sharing",
+    "shared_lock_timeline",
+    "shared_two_locks",
+]
+
+COUNTERS: tuple[str, ...]
+"""The ways `shared_count` counts (the core's `shared::Counter`), the racy one first."""
+LOCK_ORDERS: tuple[str, ...]
+"""The orders `shared_two_locks` takes its two locks in (the core's `shared::LockOrder`)."""
+SHARED_MAX_THREADS: int
+"""The most threads of one shared-data run (the core's `shared::MAX_THREADS`)."""
+SHARED_MAX_RUN_S: float
+"""The longest a lock run may be sure to take, in seconds (the core's `shared::MAX_RUN`)."""
 
 def shared_count(counter: str, threads: int, increments: int) -> dict[str, Any]:
     """`threads` Rust threads each increment one shared counter `increments` times, the `counter` way."""
@@ -225,3 +258,56 @@ def shared_false_sharing(padded: bool, threads: int, increments: int) -> dict[st
 
 def cache_line_bytes() -> int | None:
     """The CPU's cache line size in bytes, where the operating system says."""
+
+# Work and span (python/src/work_span.rs; `parlab.work_span` analyses traces, runs and graphs).
+__all__ += ["TaskGraph", "WorkSpan", "fib_join_graph", "work_span"]
+
+@final
+class TaskGraph:
+    """A task graph: nodes 0..n with their work, edges (from, to, kind), kind "spawn", "join" or "continue"."""
+
+    def __new__(
+        cls,
+        work: Sequence[float],
+        edges: Sequence[tuple[SupportsIndex, SupportsIndex] | tuple[SupportsIndex, SupportsIndex, str]],
+        labels: Sequence[str] | None = None,
+        unit: str = "work",
+    ) -> TaskGraph: ...
+    @property
+    def work(self) -> list[float]: ...
+    @property
+    def edges(self) -> list[tuple[int, int, str]]: ...
+    @property
+    def labels(self) -> list[str]: ...
+    @property
+    def unit(self) -> str: ...
+    def __len__(self) -> int: ...
+
+@final
+class WorkSpan:
+    """T₁ (work), T∞ (span) and what they imply: the result of `work_span(source)`."""
+
+    @property
+    def work(self) -> float: ...
+    @property
+    def span(self) -> float: ...
+    @property
+    def parallelism(self) -> float: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def critical_path(self) -> list[int]: ...
+    @property
+    def spawns_on_critical_path(self) -> int: ...
+    @property
+    def graph(self) -> TaskGraph: ...
+    def burdened_span(self, spawn_cost: float) -> float: ...
+    def burdened_parallelism(self, spawn_cost: float) -> float: ...
+    def bounds(self, p: SupportsIndex) -> tuple[float, float]: ...
+    def speedup_bounds(self, p: SupportsIndex) -> tuple[float, float]: ...
+
+def work_span(source: Any) -> WorkSpan:
+    """Work, span, parallelism and Brent's bounds of a finished trace, a RenderRun or a TaskGraph."""
+
+def fib_join_graph(n: SupportsIndex, cutoff: SupportsIndex) -> TaskGraph:
+    """The task graph of the core's fib_join(n, cutoff), fib calls as work."""

@@ -8,7 +8,10 @@ installs it), and parlab: every strategy on the scalar kernel, then the SIMD ker
 The table names the CPU (from /proc/cpuinfo), the SIMD path and the load it ran under, and
 gives each kernel's *ceiling*: its G iterations/s/core on an interior-only view (every
 pixel runs to max_iter, no escapes), so every row reads as a fraction of what its own
-instruction stream allows. `--markdown` prints the table for the README.
+instruction stream allows. Each parlab row also gives its *lane utilisation*
+(`RenderRun.lane_utilization()`: useful over issued SIMD lane-steps, counted, so the same on
+any machine; 1.0 for the scalar kernel), which tells how much of a row's distance to its
+ceiling is idle lanes. `--markdown` prints the table for the README.
 
 Timings on a shared machine are noisy: compare the ratios within one run.
 """
@@ -117,7 +120,8 @@ def measure(
 ) -> pd.DataFrame:
     """The benchmark table as a DataFrame, one row per implementation and thread count:
     implementation, threads, median_ms, g_iterations_per_s_per_core, vs_scalar_1 (how many
-    times faster than parlab's scalar kernel on one thread). Every implementation's counts
+    times faster than parlab's scalar kernel on one thread), lane_utilization (parlab's
+    rows: useful over issued SIMD lane-steps of the run, counted; NaN for the others). Every implementation's counts
     are checked against parlab's scalar ones first.
 
     python: pure Python (one run on every CROP_STEP-th row, scaled) and numpy rows.
@@ -134,6 +138,7 @@ def measure(
     reference = parlab.render(**WORKLOAD, strategy="sequential", kernel="scalar").iterations
     giga = float(reference.astype(np.uint64).sum()) / 1e9
     rows: list[tuple[str, int, float]] = []
+    lanes: dict[tuple[str, int], float] = {}
 
     def check(name: str, counts: object) -> None:
         expected = reference[:: CROP_STEP if name.startswith("pure") else 1]
@@ -165,7 +170,9 @@ def measure(
         def run() -> None:
             parlab.render(**WORKLOAD, threads=k, **options)  # type: ignore[arg-type]
 
-        check(label, parlab.render(**WORKLOAD, threads=k, **options).iterations)  # type: ignore[arg-type]
+        checked = parlab.render(**WORKLOAD, threads=k, **options)  # type: ignore[arg-type]
+        check(label, checked.iterations)
+        lanes[(label, k)] = checked.lane_utilization()
         rows.append((label, k, median_ms(run, repeats)))
 
     if "sequential" not in strategies:
@@ -185,6 +192,7 @@ def measure(
     table["g_iterations_per_s_per_core"] = giga / (table["median_ms"] / 1e3) / table["threads"]
     scalar_1 = table.loc[table["implementation"] == "parlab scalar sequential", "median_ms"].iloc[0]
     table["vs_scalar_1"] = scalar_1 / table["median_ms"]
+    table["lane_utilization"] = [lanes.get((name, k), float("nan")) for name, k, _ in rows]
     table.attrs["g_iterations"] = giga
     return table
 
@@ -222,7 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()
     table = measure(repeats=args.repeats, python=not args.quick)
     tops = ceilings(max(3, args.repeats // 3))
-    rows = [(r.implementation, int(r.threads), float(r.median_ms)) for r in table.itertuples()]
+    rows = [
+        (r.implementation, int(r.threads), float(r.median_ms), float(r.lane_utilization)) for r in table.itertuples()
+    ]
     load = (load_before, os.getloadavg())
     print_table(rows, tops, table.attrs["g_iterations"], args.repeats, load, markdown=args.markdown)
 
@@ -237,7 +247,7 @@ def ceiling_of(name: str, ceilings: dict[str, float]) -> float | None:
 
 
 def print_table(
-    rows: list[tuple[str, int, float]],
+    rows: list[tuple[str, int, float, float]],
     ceilings: dict[str, float],
     giga: float,
     repeats: int,
@@ -251,35 +261,40 @@ def print_table(
     print(f"800×600, 50×50 tiles, max_iter 1000: {giga:.3f} G iterations; medians of {repeats} runs")
     ceiling_text = ", ".join(f"{k} {g:.2f}" for k, g in ceilings.items())
     print(f"ceilings (interior-only view, 1 core, G it/s): {ceiling_text}")
-    scalar_1 = next(ms for name, _, ms in rows if name == "parlab scalar sequential")
-    numba_2 = next((ms for name, t, ms in rows if name == "numba prange" and t == 2), None)
+    scalar_1 = next(ms for name, _, ms, _ in rows if name == "parlab scalar sequential")
+    numba_2 = next((ms for name, t, ms, _ in rows if name == "numba prange" and t == 2), None)
     if markdown:
         print()
-        print("| implementation | threads | median ms | G it/s/core | vs numba prange ×2 | of its ceiling |")
-        print("|---|---:|---:|---:|---:|---:|")
+        columns = (
+            "implementation | threads | median ms | G it/s/core | vs numba prange ×2 | of its ceiling | lanes busy"
+        )
+        print(f"| {columns} |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
     else:
         header = f"{'implementation':<36}{'threads':>8}{'median ms':>11}{'G it/s/core':>13}{'vs scalar×1':>13}"
-        print(header + f"{'vs numba prange×2':>19}{'of ceiling':>12}")
-    for name, threads, ms in rows:
+        print(header + f"{'vs numba prange×2':>19}{'of ceiling':>12}{'lanes busy':>12}")
+    for name, threads, ms, lanes in rows:
         per_core = giga / (ms / 1e3) / threads
         vs_numba = f"{numba_2 / ms:.2f}×" if numba_2 else "–"
         top = ceiling_of(name, ceilings)
         of_ceiling = f"{per_core / top:.0%}" if top else "–"
+        busy = "–" if lanes != lanes else f"{lanes:.1%}"  # NaN: not a parlab row
         star = "*" if "shortcut" in name else ""
         if markdown:
-            print(f"| {name} | {threads} | {ms:.1f} | {per_core:.2f}{star} | {vs_numba} | {of_ceiling} |")
+            print(f"| {name} | {threads} | {ms:.1f} | {per_core:.2f}{star} | {vs_numba} | {of_ceiling} | {busy} |")
         else:
             line = f"{name:<36}{threads:>8}{ms:>11.1f}{per_core:>13.2f}{scalar_1 / ms:>12.2f}×"
-            print(line + f"{vs_numba:>19}{of_ceiling:>12}")
+            print(line + f"{vs_numba:>19}{of_ceiling:>12}{busy:>12}")
     for kernel, g in ceilings.items():
         label = f"ceiling: {kernel}, interior-only view"
         if markdown:
-            print(f"| {label} | 1 | – | {g:.2f} | – | 100% |")
+            print(f"| {label} | 1 | – | {g:.2f} | – | 100% | – |")
         else:
             print(f"{label:<36}{1:>8}{'–':>11}{g:>13.2f}")
     print()
     star = "\\*" if markdown else "*"
     print(f"{star} shortcut rows: G it/s as if every iteration of the definition had run.")
+    print("lanes busy: useful over issued SIMD lane-steps (counted); a lane idles once its pixel is done.")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ import logging
 import math
 import numbers
 import operator
+import os
+import signal
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -38,8 +41,10 @@ if TYPE_CHECKING:
 
 _RECORD_COLUMNS = list(TaskRecord(*[0] * 10).to_dict())
 
-#: At most this many tasks in one render: each costs the scheduler ~1 KB and ~100 µs.
-MAX_TASKS = 100_000
+#: At most this many tasks (tiles) in one render: a lesson's minute. A task costs Dask ~3.5 ms
+#: from submission to its result here (10,000 tasks took 34.5 s on 2 CPUs; 100,000 were still
+#: running after 120 s), so more is refused before the first is submitted.
+MAX_TASKS = 10_000
 #: At most this many workers (and threads per worker) for `local`: one machine's worth.
 MAX_LOCAL_WORKERS = 64
 
@@ -95,47 +100,189 @@ def _assemble(width: int, height: int, placed: Sequence[tuple[int, int]], *resul
 def local(workers: int = 2, threads_per_worker: int = 1, processes: bool = True) -> Iterator[Client]:
     """A real `distributed.LocalCluster` on this machine and a `Client` connected to it,
     both closed (worker processes ended, ports released) when the block ends, also on
-    Ctrl-C.
+    Ctrl-C, and also on a Ctrl-C while they start.
 
     workers: worker processes (each its own Python, like machines of a cluster).
     threads_per_worker: threads in each worker process.
-    processes: False runs the workers as threads of this process (faster to start).
+    processes: False runs the workers as threads of this process (faster to start; a
+        script read from standard input needs it, see below).
 
     The scheduler and workers listen on 127.0.0.1 only, on free ports. Where bokeh is
-    installed, `client.dashboard_link` is Dask's dashboard.
+    installed, `client.dashboard_link` is Dask's dashboard. Dask starts worker processes by
+    "spawn": each imports the main script again, so a script read from standard input
+    (`python - <<EOF`) is refused at once with processes=True.
     """
     workers = _count("workers", workers, MAX_LOCAL_WORKERS)
     threads_per_worker = _count("threads_per_worker", threads_per_worker, MAX_LOCAL_WORKERS)
     if not isinstance(processes, bool):
         raise TypeError(f"processes: must be True or False, got {type(processes).__name__}")
+    if processes:
+        _check_main_importable()
     from distributed import Client, LocalCluster
 
-    # The cluster starts with no worker, so that it exists, and closes, before any worker
-    # process is started: an interrupt while they start still closes everything.
-    cluster = LocalCluster(
-        n_workers=0,
-        threads_per_worker=threads_per_worker,
-        processes=processes,
-        host="127.0.0.1",
-        scheduler_port=0,
-        # The scheduler always serves HTTP (health, metrics; the dashboard where bokeh is
-        # installed): on a free port, never the default 8787 another cluster may hold.
-        dashboard_address=":0",
-        # A killed worker (lesson 10 kills one) is a scene, not an error: keep the logs quiet.
-        silence_logs=logging.CRITICAL,
-    )
+    client: Client | None = None
+    cluster: LocalCluster | None = None
+    # A Ctrl-C in the middle of Dask's start-up (inside its event loop's calls) leaves worker
+    # processes, ports and threads behind, and coroutines never awaited: while starting,
+    # Ctrl-C is noted instead, looked at between the steps, and then everything is closed.
+    with _interrupt_noted() as interrupted:
+        try:
+            cluster = LocalCluster(
+                n_workers=0,
+                threads_per_worker=threads_per_worker,
+                processes=processes,
+                # TCP on the loopback in both cases: with processes=False Dask would pick its
+                # in-process transport, whose addresses "127.0.0.1" is not ("Scheduler failed
+                # to start").
+                protocol="tcp://",
+                host="127.0.0.1",
+                scheduler_port=0,
+                # The scheduler always serves HTTP (health, metrics; the dashboard where bokeh
+                # is installed): on a free port, never the default 8787 another cluster holds.
+                dashboard_address=":0",
+                # A killed worker (lesson 10 kills one) is a scene, not an error: quiet logs.
+                silence_logs=logging.CRITICAL,
+            )
+            if not interrupted():
+                # The client first: made after `scale`, it waits for the workers (seconds on
+                # a busy machine) in one uninterruptible call.
+                client = Client(cluster)
+                cluster.scale(workers)
+                _wait_for_workers(client, workers, interrupted)
+        except BaseException:
+            _close(client, cluster, hurry=True)
+            raise
+        if interrupted():
+            _close(client, cluster, hurry=True)
+            interrupted.reraise()
+    assert client is not None and cluster is not None
     try:
-        cluster.scale(workers)
-        with Client(cluster) as client:
-            client.wait_for_workers(workers, timeout=STARTUP_TIMEOUT_S)
-            yield client
+        yield client
     except BaseException:
         # Ctrl-C or an error: close everything, and let that exception, not a complaint of
         # the interrupted cluster about its close, reach the caller.
+        with _interrupt_noted():
+            _close(client, cluster)
+        raise
+    with _interrupt_noted() as interrupted:
+        _close(client, cluster)
+    interrupted.reraise()
+
+
+def _check_main_importable() -> None:
+    """Dask's worker processes are started by "spawn" (its default), which imports the main
+    script again in each: from standard input there is no file to import, every worker
+    dies, and `wait_for_workers` would wait its whole timeout. Say so at once."""
+    import sys
+
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is None or os.path.isfile(main_file):  # Jupyter, `python -c`, a script
+        return
+    import dask.config
+
+    method = dask.config.get("distributed.worker.multiprocessing-method", "spawn")
+    if method in ("spawn", "forkserver"):
+        raise RuntimeError(
+            f"processes: Dask starts its worker processes by {method!r}, which imports the main script "
+            f"({main_file!r}) again in each, and a script read from standard input cannot be imported: "
+            "use processes=False (workers as threads of this process), or save the script to a file"
+        )
+
+
+class _NotedInterrupt:
+    """What `_interrupt_noted` hands out: call it to ask whether Ctrl-C came."""
+
+    def __init__(self) -> None:
+        self.frames: list[Any] = []
+        self.previous: Any = None
+
+    def __call__(self) -> bool:
+        return bool(self.frames)
+
+    def reraise(self) -> None:
+        """The Ctrl-C noted, delivered now to the handler it was meant for."""
+        if not self.frames:
+            return
+        previous = self.previous
+        if callable(previous):
+            previous(signal.SIGINT, self.frames[0])
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _interrupt_noted() -> Iterator[_NotedInterrupt]:
+    """Within the block, SIGINT (Ctrl-C, Jupyter's "interrupt kernel") is noted, not raised
+    wherever the code happens to be; the previous handler is back afterwards. Outside the
+    main thread (where SIGINT never arrives) nothing changes."""
+    noted = _NotedInterrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    noted.previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda number, frame: noted.frames.append(frame))
+    try:
+        yield noted
+    finally:
+        signal.signal(signal.SIGINT, noted.previous)
+
+
+def _wait_for_workers(client: Client, workers: int, interrupted: Callable[[], bool]) -> None:
+    """Waits for `workers` workers, a short wait at a time, until Ctrl-C is noted."""
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not interrupted():
+        try:
+            client.wait_for_workers(workers, timeout=0.25)
+            return
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                arrived = len(client.scheduler_info().get("workers", {}))
+                raise TimeoutError(
+                    f"workers: only {arrived} of {workers} started within {STARTUP_TIMEOUT_S} s "
+                    "(a busy machine? ask for fewer)"
+                ) from None
+
+
+def _close(client: Client | None, cluster: Any, hurry: bool = False) -> None:
+    """Closes the client, then the cluster (its worker processes end, its ports close).
+
+    hurry (after Ctrl-C): the cluster's close waits for every worker still starting to
+    finish starting (3-10 s on a busy machine), so while it runs (on a helper thread) each
+    worker process is killed as soon as it exists; its nanny then gives up at once."""
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.close()
+    if cluster is None:
+        return
+    if not hurry:
         with contextlib.suppress(Exception):
             cluster.close()
-        raise
-    cluster.close()
+        return
+
+    def close() -> None:
+        with contextlib.suppress(Exception):
+            cluster.close()
+
+    closing = threading.Thread(target=close, name="parlab-cluster-close")
+    closing.start()
+    killed: set[int] = set()
+    while closing.is_alive():
+        for process in _worker_processes(cluster):
+            if process.pid is not None and process.pid not in killed:
+                killed.add(process.pid)
+                with contextlib.suppress(Exception):
+                    process.kill()
+        closing.join(0.05)
+
+
+def _worker_processes(cluster: Any) -> list[Any]:
+    """The `multiprocessing.Process` of each nanny's worker (Dask keeps them private: an
+    attribute missing in another version yields nothing, and the close just takes longer)."""
+    processes = []
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        process = getattr(getattr(getattr(nanny, "process", None), "process", None), "_process", None)
+        if process is not None and hasattr(process, "kill"):
+            processes.append(process)
+    return processes
 
 
 # --- the render ------------------------------------------------------------------------
@@ -282,7 +429,8 @@ def render(
     grid = _tile_grid(width, height, tile_w, tile_h)
     if len(grid) > MAX_TASKS:
         raise ValueError(
-            f"tile_w: {len(grid)} tiles of {tile_w}×{tile_h} is over the limit of {MAX_TASKS} tasks; use larger tiles"
+            f"tile_w: {len(grid)} tiles of {tile_w}×{tile_h} is over the limit of {MAX_TASKS} tasks a render "
+            "(cluster.MAX_TASKS: about a minute of Dask's overhead per task); use larger tiles"
         )
 
     offset = _clock_offset(client)

@@ -29,10 +29,35 @@ from typing import Any
 
 from parlab.checks import check_int
 
-__all__ = ["Comparison", "Run", "allowed_cpus", "compare", "compare_fastest", "from_traces", "run_share"]
+__all__ = [
+    "Comparison",
+    "Run",
+    "allowed_cpus",
+    "beyond_ceiling",
+    "compare",
+    "compare_fastest",
+    "from_traces",
+    "run_share",
+]
 
 #: A share at least this fraction of the CPUs a run could use counts as "free".
 FREE_FRACTION = 0.8
+
+
+def beyond_ceiling(speedup: float, ceiling: float) -> str:
+    """What a lesson prints, instead of failing, when a measured speedup (or work ratio) is
+    beyond what the CPU shares of its runs allow (`Comparison.parallel_ceiling`, with 15 % and
+    0.05 for noise); '' when it is within. The same CPU work done at `ceiling` times more CPU
+    seconds per second is at most `ceiling` times faster, so more means that one of the runs
+    was disturbed by something CPU time does not count."""
+    if speedup <= 1.15 * ceiling + 0.05:
+        return ""
+    return (
+        f"{speedup:.2f}× is more than the {ceiling:.2f}× that the CPU shares of these runs allow: the same work "
+        "done with that much more CPU per second cannot gain more, so something that CPU time does not count "
+        "changed between the runs (the CPU's clock, another virtual machine on the same physical core). A ratio "
+        "is only as good as both of its runs: run the cell again."
+    )
 
 
 def allowed_cpus() -> int:

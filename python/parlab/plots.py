@@ -3,6 +3,7 @@ and returns the figure, so notebooks can show, save or test it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import matplotlib.pyplot as plt
@@ -564,6 +565,132 @@ def scaling(
     return fig
 
 
+# ---- work and span (lessons python/07, rust/02) --------------------------------------------
+
+
+def _work_span(source: Any) -> Any:
+    """A `WorkSpan`, from one or from anything `parlab.work_span` takes."""
+    from parlab import work_span
+
+    return source if hasattr(source, "speedup_bounds") else work_span(source)
+
+
+def brent_bounds(
+    source: Any,
+    measured: Mapping[int, float] | pd.Series | None = None,
+    processors: int | None = None,
+    spawn_cost: float | None = None,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Figure:
+    """The speedups Brent's bounds allow for p = 1 … `processors` workers, as a band
+    between T₁/(T₁/p + T∞) and min(p, T₁/T∞), with the `measured` speedups (p → speedup)
+    drawn in it. `source` is a `WorkSpan` or what `parlab.work_span` takes; `spawn_cost`
+    (in the work's unit) adds the ceiling the burdened parallelism leaves. `processors`
+    defaults to the largest measured p, or 8."""
+    ws = _work_span(source)
+    points = dict(measured.items()) if measured is not None else {}
+    top = processors if processors is not None else (max(points) if points else 8)
+    if not isinstance(top, int | np.integer) or isinstance(top, bool) or top < 1:
+        raise ValueError(f"processors: must be an integer ≥ 1, got {top!r}")
+    p = np.arange(1, int(top) + 1)
+    low, high = np.array([ws.speedup_bounds(int(k)) for k in p]).T
+    fig, ax = _axes(ax, (7, 4.5))
+    ax.fill_between(p, low, high, color="#4c72b0", alpha=0.18, step=None, label="Brent's bounds on the speedup")
+    ax.plot(p, high, color="#4c72b0", linewidth=1.5, label=f"upper: min(p, parallelism {ws.parallelism:.3g})")
+    ax.plot(p, low, color="#4c72b0", linewidth=1, linestyle="--", label="lower: T₁ / (T₁/p + T∞)")
+    ax.plot(p, p, color="grey", linestyle=":", label="p (linear)")
+    if spawn_cost is not None:
+        burdened = ws.burdened_parallelism(spawn_cost)
+        ax.plot(p, np.minimum(p, burdened), color="#c44e52", linestyle="-.",
+                label=f"burdened: min(p, {burdened:.3g}) at {spawn_cost:g} {ws.unit} per spawn")  # fmt: skip
+    if points:
+        ks = np.array(sorted(points), dtype=float)
+        ax.plot(ks, [points[k] for k in sorted(points)], "o", color="#dd8452", markersize=7, zorder=3,
+                label="measured")  # fmt: skip
+    ax.set_xlabel("workers p")
+    ax.set_ylabel("speedup T₁ / T_p")
+    ax.set_xticks(p if len(p) <= 16 else np.linspace(1, top, 9).round())
+    ax.set_xlim(0.8, top + 0.2)
+    ax.set_ylim(0, max(float(high.max()), max(points.values(), default=0)) * 1.12 + 0.1)
+    ax.legend(loc="best", fontsize=8)
+    ax.set_title(title or f"work {ws.work:.4g}, span {ws.span:.4g} {ws.unit}: parallelism {ws.parallelism:.3g}")
+    return fig
+
+
+#: The most nodes `task_graph` draws: beyond, a picture is a blur.
+MAX_DRAWN_NODES = 200
+_EDGE_STYLES = {"spawn": "-", "join": "--", "continue": ":"}
+
+
+def _levels(n: int, edges: list[tuple[int, int, str]]) -> list[int]:
+    """Each node's depth: the most edges on a path from a source to it."""
+    preds: list[list[int]] = [[] for _ in range(n)]
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for a, b, _ in edges:
+        preds[b].append(a)
+        succs[a].append(b)
+    waiting = [len(p) for p in preds]
+    order = [v for v in range(n) if waiting[v] == 0]
+    level = [0] * n
+    for v in order:  # grows while it is read: Kahn's algorithm
+        for w in succs[v]:
+            level[w] = max(level[w], level[v] + 1)
+            waiting[w] -= 1
+            if waiting[w] == 0:
+                order.append(w)
+    return level
+
+
+def task_graph(source: Any, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """A small task graph drawn by depth (top to bottom), its critical path in red: spawn
+    edges solid, joins dashed, a task going on dotted; a node's area grows with its work.
+    `source` is a `WorkSpan`, a `TaskGraph` or what `parlab.work_span` takes; at most
+    `MAX_DRAWN_NODES` nodes."""
+    ws = _work_span(source)
+    graph = ws.graph
+    n = len(graph)
+    if n > MAX_DRAWN_NODES:
+        raise ValueError(f"source: {n} nodes are too many to draw (at most {MAX_DRAWN_NODES}); take a smaller graph")
+    edges, work, labels = graph.edges, np.array(graph.work, dtype=float), graph.labels
+    level = _levels(n, edges)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    for a, b, _ in edges:
+        preds[b].append(a)
+    x = np.zeros(n)
+    for depth in range(max(level, default=0) + 1):  # each row ordered under its parents
+        row = [v for v in range(n) if level[v] == depth]
+        row.sort(key=lambda v: (np.mean([x[u] for u in preds[v]]) if preds[v] else 0.0, v))
+        for i, v in enumerate(row):
+            x[v] = i - (len(row) - 1) / 2
+    y = -np.array(level, dtype=float)
+    critical = set(ws.critical_path)
+    on_path = set(zip(ws.critical_path, ws.critical_path[1:], strict=False))
+    width = max(6.5, min(14.0, 2.5 + 1.1 * (np.ptp(x) if n else 0)))
+    fig, ax = _axes(ax, (width, max(3.0, min(12.0, 1 + 0.8 * (max(level, default=0) + 1)))))
+    for a, b, kind in edges:
+        hot = (a, b) in on_path
+        ax.annotate("", (x[b], y[b]), (x[a], y[a]), arrowprops={
+            "arrowstyle": "-|>", "color": "#c44e52" if hot else "#7f7f7f", "linewidth": 2.2 if hot else 0.9,
+            "linestyle": _EDGE_STYLES.get(kind, "-"), "shrinkA": 7, "shrinkB": 7})  # fmt: skip
+    top = work.max() if n and work.max() > 0 else 1.0
+    sizes = 40 + 460 * np.sqrt(work / top)
+    colours = ["#c44e52" if v in critical else "#4c72b0" for v in range(n)]
+    ax.scatter(x, y, s=sizes, c=colours, zorder=3, edgecolors="white", linewidths=1)
+    if labels and n <= 60:
+        for v in range(n):
+            ax.annotate(labels[v], (x[v], y[v]), xytext=(6, 4), textcoords="offset points", fontsize=7)
+    ax.set_axis_off()
+    ax.margins(0.12)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color="#7f7f7f", linestyle=style, label=kind) for kind, style in _EDGE_STYLES.items()]
+    handles.append(Line2D([], [], color="#c44e52", linewidth=2.2, label=f"critical path: span {ws.span:.4g}"))
+    ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
+    ax.set_title(title or f"{n} strands: work {ws.work:.4g}, span {ws.span:.4g} {ws.unit}", fontsize=10)
+    return fig
+
+
 # ---- shared data (lesson 09) --------------------------------------------------------------
 
 ACTIVITY_COLORS = {"work": "#b8b8b8", "wait": "#d55e00", "hold": "#0072b2"}
@@ -660,4 +787,29 @@ def false_sharing(frame: pd.DataFrame, ax: Axes | None = None, title: str | None
     ax.set_ylabel("million increments per second")
     if title:
         ax.set_title(title)
+    return fig
+
+
+def lane_utilization(run: RenderRun, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Each tile's SIMD lane utilisation (`TaskRecord.lane_utilization`: useful lane-steps
+    over issued ones) drawn at the tile's place in the image, with the set's outline (the
+    pixels at the run's highest count) in white: the tiles on the rim, where neighbouring
+    pixels escape hundreds of iterations apart, are where lanes idle."""
+    if not run.records:
+        raise ValueError("run: no tiles were rendered, so there is no utilisation to draw")
+    shares = np.full((run.height, run.width), np.nan)
+    for r in run.records:
+        shares[r.tile_y : r.tile_y + r.tile_h, r.tile_x : r.tile_x + r.tile_w] = r.lane_utilization
+    fig, ax = _axes(ax, (8, 6))
+    low = min(float(np.nanmin(shares)), 0.99)
+    image = ax.imshow(np.ma.masked_invalid(shares), cmap=plt.get_cmap("viridis").with_extremes(bad="#9a9a9a"),
+                      vmin=low, vmax=1.0, interpolation="nearest")  # fmt: skip
+    counts = np.asarray(run.iterations)
+    if counts.max() > counts.min():
+        ax.contour(counts == counts.max(), levels=[0.5], colors="white", linewidths=0.7)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.set_label("lane utilisation of the tile (useful / issued lane-steps)")
+    ax.set_axis_off()
+    total = run.lane_utilization()
+    ax.set_title(title or f"{run.kernel}: lanes busy {total:.1%} of the run's lane-steps", loc="left")
     return fig

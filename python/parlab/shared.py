@@ -15,18 +15,27 @@ wall second, from `parlab.measure`): a verdict on a timing is decided by what th
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from numbers import Real
 from typing import Any
 
 import pandas as pd
 
 from parlab import _core, measure
+from parlab.checks import check_choice, check_int, check_number
 
-COUNTERS = ("load-store", "fetch-add", "mutex", "per-thread")
-"""The ways `count` can count: the racy one first, then the three fixes."""
+COUNTERS: tuple[str, ...] = _core.COUNTERS
+"""The ways `count` can count (the core's `shared::Counter`): the racy one first, then the three fixes."""
+
+MAX_THREADS: int = _core.SHARED_MAX_THREADS
+"""The most threads of one run here, Rust's or Python's (the core's `shared::MAX_THREADS`)."""
+
+#: The most runs `throughput` and `false_sharing` keep the best of.
+MAX_REPEATS = 20
 
 SPAN_COLUMNS = ["thread_id", "round", "activity", "lock", "start_us", "duration_us", "timed_out"]
 
@@ -34,7 +43,8 @@ SPAN_COLUMNS = ["thread_id", "round", "activity", "lock", "start_us", "duration_
 def count(counter: str, threads: int = 2, increments: int = 1_000_000) -> dict[str, Any]:
     """`threads` Rust threads each increment one shared counter `increments` times.
 
-    Returns counter, threads, increments, expected, total, lost and elapsed_us.
+    Returns counter, threads, increments, expected, total, lost and elapsed_us. Every
+    argument is checked by the core, which names it (threads × increments is bounded too).
     """
     return _core.shared_count(counter, threads, increments)
 
@@ -42,6 +52,7 @@ def count(counter: str, threads: int = 2, increments: int = 1_000_000) -> dict[s
 def label(shares: Iterable[float]) -> str:
     """For a figure's title: '1.9 of 2 CPUs obtained during these runs', from the runs' CPU
     shares (the most any run got, at most the CPUs this process may use)."""
+    shares = [check_number(f"shares[{i}]", s, 0.0, math.inf) for i, s in enumerate(_sequence("shares", shares))]
     allowed = measure.allowed_cpus()
     cpus = "1 CPU" if allowed == 1 else f"{allowed} CPUs"
     return f"{min(float(allowed), max(shares, default=0.0)):.1f} of {cpus} obtained during these runs"
@@ -57,8 +68,9 @@ def throughput(
     (on a shared machine the fastest run is the least disturbed one), the runs of all counters
     and thread counts interleaved so that a burst of load hits them alike. `share` is the CPU
     share of that fastest run; `frame.attrs["label"]` says what the runs obtained, for a title."""
-    if not 1 <= repeats <= 20:
-        raise ValueError(f"repeats: must be between 1 and 20, got {repeats}")
+    repeats = check_int("repeats", repeats, 1, MAX_REPEATS)
+    counters = [check_choice("counters", c, COUNTERS) for c in _sequence("counters", counters)]
+    threads = [check_int("threads", n, 1, MAX_THREADS) for n in _sequence("threads", threads)]
     cases = [(n, counter) for n in threads for counter in counters]
     best: dict[tuple[int, str], tuple[dict[str, Any], float]] = {}
     for _ in range(repeats):
@@ -99,8 +111,7 @@ def false_sharing(threads: int = 2, increments: int = 20_000_000, repeats: int =
     """Each thread increments its *own* counter; the counters share one cache line
     ("same line") or are padded apart ("padded"). The best of `repeats` runs of each,
     alternated so that a burst of load on the machine hits both."""
-    if not 1 <= repeats <= 20:
-        raise ValueError(f"repeats: must be between 1 and 20, got {repeats}")
+    repeats = check_int("repeats", repeats, 1, MAX_REPEATS)
     best: dict[bool, dict[str, Any]] = {}
     for _ in range(repeats):
         for padded in (False, True):
@@ -128,8 +139,7 @@ def false_sharing_measured(
     on `threads`: whether the threads can run at once now. "same line" and "padded" are
     `false_sharing`'s two layouts on `threads` threads. Returns a frame like `false_sharing`'s
     (the fastest run of each layout, `share` its CPU share) and the comparison."""
-    if not 2 <= threads <= 64:
-        raise ValueError(f"threads: must be between 2 and 64, got {threads}")
+    threads = check_int("threads", threads, 2, MAX_THREADS)
     variants = {
         "1 thread": lambda: count("per-thread", 1, increments),
         "apart": lambda: count("per-thread", threads, increments),
@@ -166,8 +176,7 @@ def cache_line_bytes() -> int | None:
 def switch_interval(seconds: float) -> Iterator[float]:
     """Makes CPython offer the GIL to another thread every `seconds` (default 0.005), and
     restores the previous interval afterwards, also on an error or Ctrl-C."""
-    if not 1e-7 <= seconds <= 1.0:
-        raise ValueError(f"seconds: must be between 1e-7 and 1, got {seconds}")
+    seconds = check_number("seconds", seconds, 1e-7, 1.0)
     previous = sys.getswitchinterval()
     sys.setswitchinterval(seconds)
     try:
@@ -180,8 +189,9 @@ def run_threads(target: Callable[..., Any], threads: int, *args: Any) -> list[An
     """Runs `target(i, *args)` on `threads` Python threads (i = 0, 1, …) at once and
     returns their results in order. An exception in a thread is raised here after all
     have finished. Keep the work bounded: a Python thread cannot be stopped from outside."""
-    if not 1 <= threads <= 64:
-        raise ValueError(f"threads: must be between 1 and 64, got {threads}")
+    if not callable(target):
+        raise TypeError(f"target: must be callable, got {type(target).__name__}")
+    threads = check_int("threads", threads, 1, MAX_THREADS)
     results: list[Any] = [None] * threads
     errors: list[BaseException] = []
 
@@ -224,10 +234,22 @@ class SpanLog:
     def add(
         self, thread_id: int, activity: str, lock: str, since: float, timed_out: bool = False, round: int = 0
     ) -> None:
-        """Records that `thread_id` did `activity` ("work", "wait", "hold") on `lock` from `since` until now."""
+        """Records that `thread_id` did `activity` ("work", "wait", "hold") on `lock` from `since`
+        (a `now()` of this log) until now."""
+        end = time.perf_counter()
+        thread_id = check_int("thread_id", thread_id, 0, 1 << 31)
+        round = check_int("round", round, 0, 1 << 62)
         if activity not in ("work", "wait", "hold"):
             raise ValueError(f"activity: must be 'work', 'wait' or 'hold', got {activity!r}")
-        end = time.perf_counter()
+        if not isinstance(lock, str):
+            raise TypeError(f"lock: must be a string, got {type(lock).__name__}")
+        if not isinstance(timed_out, bool):
+            raise TypeError(f"timed_out: must be True or False, got {type(timed_out).__name__}")
+        if isinstance(since, bool) or not isinstance(since, Real):
+            raise TypeError(f"since: must be a time from now(), got {type(since).__name__}")
+        if not self._start <= since <= end:  # NaN too
+            when = "after now: a negative duration" if since > end else "before this log started"
+            raise ValueError(f"since: must be a time from this log's now(), got {since} ({when})")
         row = (thread_id, round, activity, lock, (since - self._start) * 1e6, (end - since) * 1e6, timed_out)
         with self._lock:
             self._rows.append(row)
@@ -242,8 +264,17 @@ class SpanLog:
         return frame
 
 
+def _sequence(name: str, values: object) -> list[Any]:
+    """A list of the values of an iterable that is not a string (a single name is a mistake)."""
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise TypeError(f"{name}: must be a sequence, got {type(values).__name__}")
+    return list(values)
+
+
 def holds_overlap(frame: pd.DataFrame, lock: str) -> bool:
     """Whether two spans holding `lock` overlap in time (a lock that works: never)."""
+    if not isinstance(frame, pd.DataFrame) or not set(SPAN_COLUMNS) <= set(frame.columns):
+        raise TypeError(f"frame: must be a frame of spans (columns {SPAN_COLUMNS}), got {type(frame).__name__}")
     holds = frame[(frame["activity"] == "hold") & (frame["lock"] == lock)].sort_values("start_us")
     ends = (holds["start_us"] + holds["duration_us"]).to_numpy()
     return bool((holds["start_us"].to_numpy()[1:] < ends[:-1]).any())
@@ -251,6 +282,7 @@ def holds_overlap(frame: pd.DataFrame, lock: str) -> bool:
 
 __all__ = [
     "COUNTERS",
+    "MAX_THREADS",
     "SpanLog",
     "cache_line_bytes",
     "count",

@@ -59,6 +59,7 @@ Combine traces with `trace.frame(t1, t2, …)` or `pd.concat([t1.frame, t2.frame
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import heapq
 import inspect
@@ -69,6 +70,7 @@ import threading
 import time
 import types
 import uuid
+import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Hashable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -141,6 +143,10 @@ class Trace:
         self.id = uuid.uuid4().hex
         self.pid = _pid
         self.rows: list[Row] = []
+        #: The task graph's records: every traced call, task and join (see `task_graph`).
+        self.frames: list[_Frame] = []
+        self._root = _new_frame("root", "trace", 0)
+        self._root_token: contextvars.Token[_Frame | None] | None = None
         self.start_ns: int | None = None
         self.end_ns: int | None = None
         self._frame: pd.DataFrame | None = None
@@ -150,12 +156,37 @@ class Trace:
         if self.start_ns is not None:
             raise RuntimeError(f"trace({self.mode!r}) was already used: start a new trace for a new run")
         _ACTIVE[self.id] = self
+        _hooks_on()
+        self._root[_TID] = _this_thread()[0]
+        self._root_token = _current.set(self._root)
         self.start_ns = _clock()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.end_ns = _clock()
+        self._root[_DONE] = True
+        if self._root_token is not None:
+            try:
+                _current.reset(self._root_token)
+            except ValueError:  # left in another context than it was entered (a notebook's cells)
+                if _current.get() is self._root:
+                    _current.set(None)
         _ACTIVE.pop(self.id, None)
+        _hooks_off()
+
+    def task_graph(self) -> Any:
+        """The trace as a `parlab.TaskGraph` of strands, for `parlab.work_span(t)`: each
+        traced call cut at every spawn, join and nested call it made, with the CPU time
+        between them as work (seconds); the block itself is the first and last strand.
+        A ValueError says when the block or a call has not finished."""
+        return _task_graph(self)
+
+    def links(self) -> pd.DataFrame:
+        """One row per traced call (index `task`, as in `frame`): the call that called,
+        spawned or submitted it (`parent`, a task number, or None for the block's own code),
+        `how` ("called" in its own thread or task, "spawned" on another, None), and the call
+        that waited for it (`joined_by`: its result(), join() or gather), or None."""
+        return _links(self)
 
     def task(self, function: Callable[..., T]) -> Callable[..., T]:
         """`function`, wrapped so that each call is recorded. Same arguments, same result,
@@ -171,7 +202,7 @@ class Trace:
             return _traced_async_generator(self, function)  # type: ignore[return-value]
         # A partial of a module function, not an object with __call__: a partial call adds no
         # frame of its own (calling an instance costs two), and it pickles as its parts.
-        wrapper = functools.partial(_call, Traced(function, self.id, self.pid, self.rows))
+        wrapper = functools.partial(_call, Traced(function, self.id, self.pid, self.rows, self.frames))
         functools.update_wrapper(wrapper, function, updated=())
         wrapper.__parlab_trace__ = self.id  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
@@ -201,11 +232,19 @@ class Traced:
     """What a traced plain or generator function knows: the function, its trace, and where
     rows go. It pickles (by a reference to the function) into child processes."""
 
-    def __init__(self, function: Callable[..., Any], trace_id: str, owner_pid: int, rows: list[Row] | None) -> None:
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        trace_id: str,
+        owner_pid: int,
+        rows: list[Row] | None,
+        frames: list[_Frame] | None = None,
+    ) -> None:
         self.function = function
         self.trace_id = trace_id
         self.owner_pid = owner_pid
         self.rows = rows
+        self.frames = frames  # None in another process: its calls' rows travel, not their graph
         self.name = getattr(function, "__name__", type(function).__name__)
         self.generator = inspect.isgeneratorfunction(function)
 
@@ -231,20 +270,37 @@ def _call(traced: Traced, /, *args: Any, **kwargs: Any) -> Any:
     if traced.generator:  # the generator is made now (argument errors surface now), timed later
         return _iterate(traced, traced.function(*args, **kwargs))
     tid, thread = _this_thread()
+    frames = traced.frames if _pid == traced.owner_pid else None
     cpu = _cpu()
+    if frames is not None:  # its node of the task graph: a plain list, the cheapest to make (see _new_frame)
+        parent = _current.get()
+        frame = [0, -cpu, "call", traced.name, tid, parent, 0, None, False, None]
+        frames.append(frame)
+        token = _current.set(frame)
     start = _clock()
     try:
         value = traced.function(*args, **kwargs)
     except BaseException as error:
         end = _clock()
-        row = (traced.name, start, end, _pid, tid, thread, _cpu() - cpu, type(error).__name__, None)
+        used = _cpu()
+        if frames is not None:
+            _ended(frame, token, start, used - cpu)
+        row = (traced.name, start, end, _pid, tid, thread, used - cpu, type(error).__name__, None)
         if _pid != traced.owner_pid and _called_by_pool(sys._getframe(1)):
             _attach(error, _RowCarrier(_collect(traced.trace_id, row)))
         else:
             traced.record(row)
         raise
     end = _clock()
-    row = (traced.name, start, end, _pid, tid, thread, _cpu() - cpu, None, None)
+    used = _cpu()
+    if frames is not None:  # _ended(frame, token, start, used - cpu), inlined (slot numbers too): every call runs it
+        _current.reset(token)
+        frame[0] = used - cpu  # _TOTAL
+        frame[7] = start  # _START
+        frame[8] = True  # _DONE
+        if parent is not None and parent[1] is not None and parent[4] == tid:  # _OFF, _TID
+            frame[6] = parent[1] + cpu  # _AT: how far the caller had got when this call began
+    row = (traced.name, start, end, _pid, tid, thread, used - cpu, None, None)
     if _pid != traced.owner_pid and _called_by_pool(sys._getframe(1)):
         return Returned(_collect(traced.trace_id, row), value)
     traced.record(row)
@@ -260,8 +316,11 @@ def _iterate(traced: Traced, generator: Generator[Any, Any, Any]) -> Generator[A
     tid, thread = _this_thread()
     cpu = 0
     start = _clock()
+    consumer = _current.get() if traced.frames is not None and _pid == traced.owner_pid else None
 
     def record(failed: BaseException | None) -> None:
+        if traced.frames is not None and _pid == traced.owner_pid:
+            _leaf(traced.frames, traced.name, tid, start, cpu, consumer)
         traced.record((traced.name, start, _clock(), _pid, tid, thread, cpu, failed and type(failed).__name__, None))
 
     while True:
@@ -293,7 +352,7 @@ def _iterate(traced: Traced, generator: Generator[Any, Any, Any]) -> Generator[A
 
 def _traced_coroutine(trace: Trace, function: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
     name = getattr(function, "__name__", "coroutine")
-    rows = trace.rows
+    rows, frames = trace.rows, trace.frames
 
     import asyncio  # here, not at the top: `import parlab` stays light
 
@@ -306,15 +365,35 @@ def _traced_coroutine(trace: Trace, function: Callable[..., Awaitable[Any]]) -> 
         except RuntimeError:  # driven without an event loop (e.g. by lesson 01's multiplexer)
             task = None
         tid, thread = _this_thread()
-        cpu = [0]
         start = _clock()
         where = task and task.get_name()
+        # Its node of the task graph, and its meter: _metered adds up its CPU time in it.
+        if task is not None:
+            parent = _current.get()
+            frame = [0, 0, "coroutine", name, tid, parent, 0, None, False, None]
+            token = _current.set(frame)
+        else:  # driven without an event loop (by hand), coroutines share one context: no nesting
+            parent = token = None
+            frame = [0, 0, "leaf", name, tid, None, 0, None, False, None]
+        frames.append(frame)
         try:
-            value = await _metered(function(*args, **kwargs), cpu)
+            value = await _metered(function(*args, **kwargs), frame)
         except BaseException as error:
-            rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], type(error).__name__, where))
+            _ended(frame, token, start, frame[_TOTAL])
+            rows.append((name, start, _clock(), _pid, tid, thread, frame[_TOTAL], type(error).__name__, where))
             raise
-        rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], None, where))
+        # _ended(frame, token, start, frame[_TOTAL]), inlined (slot numbers too): every call runs it
+        total = frame[0]
+        frame[7] = start  # _START
+        frame[8] = True  # _DONE
+        if token is not None:
+            try:
+                _current.reset(token)
+            except ValueError:  # reset in another context than it was set in: put the parent back
+                _current.set(parent)
+            if parent is not None and parent[1] is not None and parent[4] == tid and frame[1]:  # _OFF, _TID
+                frame[6] = max(parent[1] - frame[1], 0)  # _AT, as in _ended
+        rows.append((name, start, _clock(), _pid, tid, thread, total, None, where))
         return value
 
     call.__parlab_trace__ = trace.id  # type: ignore[attr-defined]
@@ -323,17 +402,19 @@ def _traced_coroutine(trace: Trace, function: Callable[..., Awaitable[Any]]) -> 
 
 def _traced_async_generator(trace: Trace, function: Callable[..., AsyncGenerator[Any, Any]]) -> Callable[..., Any]:
     name = getattr(function, "__name__", "async generator")
-    rows = trace.rows
+    rows, frames = trace.rows, trace.frames
 
     @functools.wraps(function)
     def call(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        return _aiterate(name, rows, function(*args, **kwargs))
+        return _aiterate(name, rows, function(*args, **kwargs), frames)
 
     call.__parlab_trace__ = trace.id  # type: ignore[attr-defined]
     return call
 
 
-async def _aiterate(name: str, rows: list[Row], generator: AsyncGenerator[Any, Any]) -> AsyncGenerator[Any, Any]:
+async def _aiterate(
+    name: str, rows: list[Row], generator: AsyncGenerator[Any, Any], frames: list[_Frame] | None = None
+) -> AsyncGenerator[Any, Any]:
     """Runs a traced async generator: its bar spans its iteration, its CPU time is that of
     its own steps (not its awaits, not the consumer's work between items)."""
     import asyncio
@@ -344,16 +425,24 @@ async def _aiterate(name: str, rows: list[Row], generator: AsyncGenerator[Any, A
         task = None
     where = task and task.get_name()
     tid, thread = _this_thread()
-    cpu = [0]
+    cpu = [0, 0]  # a meter for _metered: [CPU ns so far, offset]
     start = _clock()
+    consumer = _current.get()
+
+    def leaf() -> None:
+        if frames is not None:
+            _leaf(frames, name, tid, start, cpu[0], consumer)
+
     step = generator.asend(None)
     while True:
         try:
             item = await _metered(step, cpu)
         except StopAsyncIteration:
+            leaf()
             rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], None, where))
             return
         except BaseException as error:
+            leaf()
             rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], type(error).__name__, where))
             raise
         try:
@@ -362,6 +451,7 @@ async def _aiterate(name: str, rows: list[Row], generator: AsyncGenerator[Any, A
             try:
                 await _metered(generator.aclose(), cpu)
             finally:
+                leaf()
                 rows.append((name, start, _clock(), _pid, tid, thread, cpu[0], None, where))
             raise
         except BaseException as thrown:  # `athrow()`: hand it to the generator
@@ -371,24 +461,27 @@ async def _aiterate(name: str, rows: list[Row], generator: AsyncGenerator[Any, A
 
 
 @types.coroutine
-def _metered(coroutine: Any, cpu: list[int]) -> Generator[Any, Any, Any]:
-    """Awaits `coroutine` step by step, adding up in cpu[0] the CPU time of its steps only:
+def _metered(coroutine: Any, meter: list[Any]) -> Generator[Any, Any, Any]:
+    """Awaits `coroutine` step by step, adding up in meter[0] the CPU time of its steps only:
     the time it spends suspended (awaiting I/O, or while other coroutines run) is not its
-    own. (`yield from coroutine` would do the same without the clock readings.)"""
+    own. (`yield from coroutine` would do the same without the clock readings.) At each
+    step's start meter[1] becomes the offset from the CPU clock to how far it has got
+    (CPU time so far = clock + offset while the step runs): the task graph's `_OFF`."""
     send, throw = coroutine.send, coroutine.throw
     value: Any = None
     error: BaseException | None = None
     while True:
         before = _cpu()
+        meter[1] = meter[0] - before
         try:
             step = send(value) if error is None else throw(error)
         except StopIteration as stop:
-            cpu[0] += _cpu() - before
+            meter[0] += _cpu() - before
             return stop.value
         except BaseException:
-            cpu[0] += _cpu() - before
+            meter[0] += _cpu() - before
             raise
-        cpu[0] += _cpu() - before
+        meter[0] += _cpu() - before
         try:
             value, error = (yield step), None
         except GeneratorExit:
@@ -396,6 +489,432 @@ def _metered(coroutine: Any, cpu: list[int]) -> Generator[Any, Any, Any]:
             raise
         except BaseException as thrown:  # e.g. CancelledError: hand it to the coroutine
             value, error = None, thrown
+
+
+# --- the task graph: who spawned and who joined each call --------------------------------------
+
+# A node of the task graph ("frame") is a plain list, the cheapest object to make: one is made on
+# every traced call, so its slots are numbered. `_new_frame` names them in order:
+_TOTAL = 0  # its own CPU time, ns: a call's once it ended, a coroutine's steps so far
+_OFF = 1  # while it runs, how far it has got = the CPU clock + this; None for tasks and the block
+_KIND = 2  # "call", "coroutine", "leaf" (a generator), "task", "root" (the block) or "join"
+_NAME = 3
+_TID = 4  # the thread it ran in
+_PARENT = 5  # the frame it was called in (a task's: its spawner; a join's: the one that waited)
+_AT = 6  # how far the parent had got when it began (a join: when it waited), in its CPU ns
+_START = 7  # its row's start_ns once it ended (calls, coroutines, leaves)
+_DONE = 8
+_OTHER = 9  # a task: the frames that joined it; a join: the task joined
+
+_Frame = list[Any]
+
+#: The traced call (or spawned task, or trace block) running in this thread or asyncio task.
+_current: contextvars.ContextVar[_Frame | None] = contextvars.ContextVar("parlab_trace_current", default=None)
+
+
+def _new_frame(kind: str, name: str, tid: int, parent: _Frame | None = None, at: int = 0) -> _Frame:
+    """A frame of a task, the block or a leaf (calls and coroutines make theirs inline). Tasks
+    and blocks have no offset: their own code is not traced, only the calls they make."""
+    return [0, None, kind, name, tid, parent, at, None, False, [] if kind == "task" else None]
+
+
+def _progress(frame: _Frame, running: bool = True) -> int:
+    """How far `frame` has got (ns of its own CPU time): while it runs, read on its own thread;
+    otherwise a coroutine's steps so far. 0 for tasks and blocks."""
+    if frame[_OFF] is None:
+        return 0
+    if running and frame[_TID] == _this_thread()[0]:
+        return _cpu() + frame[_OFF]
+    return frame[_TOTAL]
+
+
+def _ended(frame: _Frame, token: contextvars.Token[_Frame | None] | None, start_ns: int, total: int) -> None:
+    """Ends a call's or a coroutine's frame: its CPU time, and how far its caller had got when it
+    began. (For a coroutine that is how far the caller has got now, less the coroutine's own
+    time: the caller's progress includes it, as its steps ran inside the caller's.)"""
+    frame[_TOTAL], frame[_START], frame[_DONE] = total, start_ns, True
+    parent = frame[_PARENT]
+    if token is not None:
+        try:
+            _current.reset(token)
+        except ValueError:  # reset in another context than it was set in: put the parent back
+            _current.set(parent)
+    if parent is not None and parent[_OFF] is not None and parent[_TID] == frame[_TID]:
+        if frame[_OFF]:  # = (its clock at the end − its time) + the caller's offset
+            frame[_AT] = max(parent[_OFF] - frame[_OFF], 0)
+        else:  # a coroutine that never ran a step
+            frame[_AT] = _progress(parent)
+
+
+def _leaf(frames: list[_Frame], name: str, tid: int, start_ns: int, cpu_ns: int, consumer: _Frame | None) -> None:
+    """A generator's iteration: a strand of `cpu_ns` inside the frame that consumed it."""
+    frame = _new_frame("leaf", name, tid)
+    frame[_TOTAL], frame[_START], frame[_DONE] = cpu_ns, start_ns, True
+    if consumer is not None and consumer[_TID] == tid:
+        frame[_PARENT] = consumer
+        frame[_AT] = max(_progress(consumer) - cpu_ns, 0)
+    frames.append(frame)
+
+
+def _record(frame: _Frame) -> None:
+    """Adds a task or a join to every open trace of this process (which traces its frames
+    belong to is not known here; the analysis keeps the ones whose frames it has)."""
+    for trace in list(_ACTIVE.values()):
+        if trace.pid == _pid:
+            trace.frames.append(frame)
+
+
+def _spawn(kind: str) -> _Frame | None:
+    """A task spawned by the running frame (a thread, a future, an asyncio task), recorded
+    in every open trace; None when no traced code is running here."""
+    parent = _current.get()
+    if parent is None or not _ACTIVE:
+        return None
+    task = _new_frame("task", kind, _this_thread()[0], parent, _progress(parent))
+    _record(task)
+    return task
+
+
+def _run_in(task: _Frame, function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    """Runs a spawned task's function with the task as the running frame."""
+    task[_TID] = _this_thread()[0]
+    token = _current.set(task)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        task[_DONE] = True
+        _current.reset(token)
+
+
+def _joined(task: _Frame | None, frame: _Frame | None = None, running: bool = True) -> None:
+    """The running frame (or `frame`, suspended unless `running`) waited for `task`, which has
+    finished."""
+    frame = frame if frame is not None else _current.get()
+    if task is None or frame is None or frame is task or not task[_DONE]:
+        return
+    if any(j is frame for j in task[_OTHER]):
+        return  # result() asked again, or a pool's shutdown after its results
+    task[_OTHER].append(frame)
+    join = _new_frame("join", "join", frame[_TID], frame, _progress(frame, running))
+    join[_DONE], join[_OTHER] = True, task
+    _record(join)
+
+
+def _task_done(task: _Frame, _: Any) -> None:
+    task[_DONE] = True
+
+
+# The hooks: while a trace is open, spawning and joining record themselves (see `_hooks_on`).
+_ORIGINALS: dict[tuple[Any, str], Any] = {}
+_hook_users = 0
+_hook_lock = threading.Lock()
+_TASKS: weakref.WeakKeyDictionary[Any, _Frame] = weakref.WeakKeyDictionary()  # asyncio task → its frame
+
+
+def _thread_start(self: threading.Thread) -> None:
+    task = _spawn("thread")
+    if task is not None:
+        self._parlab_task = task  # type: ignore[attr-defined]
+        self.run = functools.partial(_run_in, task, self.run)  # type: ignore[method-assign]
+    _ORIGINALS[threading.Thread, "start"](self)
+
+
+def _thread_join(self: threading.Thread, timeout: float | None = None) -> None:
+    _ORIGINALS[threading.Thread, "join"](self, timeout)
+    if not self.is_alive():
+        _joined(getattr(self, "_parlab_task", None))
+
+
+def _submit(self: Any, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    task = _spawn("future")
+    if task is None:
+        return _ORIGINALS[_POOL, "submit"](self, fn, *args, **kwargs)
+    future = _ORIGINALS[_POOL, "submit"](self, functools.partial(_run_in, task, fn), *args, **kwargs)
+    future._parlab_task = task
+    self.__dict__.setdefault("_parlab_tasks", []).append(task)
+    return future
+
+
+def _shutdown(self: Any, wait: bool = True, **kwargs: Any) -> None:
+    _ORIGINALS[_POOL, "shutdown"](self, wait, **kwargs)
+    if wait:
+        for task in self.__dict__.get("_parlab_tasks", ()):
+            if not task[_OTHER]:  # the ones nobody asked for: the pool's end waited for them
+                _joined(task)
+
+
+def _result(self: Any, timeout: float | None = None) -> Any:
+    try:
+        return _ORIGINALS[_FUTURE, "result"](self, timeout)
+    finally:
+        if self.done():
+            _joined(getattr(self, "_parlab_task", None))
+
+
+def _create_task(self: Any, coro: Any, **kwargs: Any) -> Any:
+    task = _spawn("asyncio task")
+    if task is None:
+        return _ORIGINALS[_LOOP, "create_task"](self, coro, **kwargs)
+    given = kwargs.get("context")
+    context = given.copy() if given is not None else contextvars.copy_context()
+    context.run(_current.set, task)
+    kwargs["context"] = context
+    made = _ORIGINALS[_LOOP, "create_task"](self, coro, **kwargs)
+    made.add_done_callback(functools.partial(_task_done, task))
+    with contextlib.suppress(TypeError):
+        _TASKS[made] = task
+    return made
+
+
+def _gather(*aws: Any, return_exceptions: bool = False) -> Any:
+    outer = _ORIGINALS[_ASYNCIO, "gather"](*aws, return_exceptions=return_exceptions)
+    frame = _current.get()
+    if frame is not None:
+        tasks = [_TASKS.get(child) for child in getattr(outer, "_children", ())]
+        outer.add_done_callback(functools.partial(_gathered, frame, tasks))
+    return outer
+
+
+def _gathered(frame: _Frame, tasks: list[_Frame | None], _: Any) -> None:
+    for task in tasks:
+        _joined(task, frame, running=False)  # a callback of the loop: the frame is suspended
+
+
+def _group_create_task(self: Any, coro: Any, **kwargs: Any) -> Any:
+    made = _ORIGINALS[_GROUP, "create_task"](self, coro, **kwargs)
+    task = _TASKS.get(made)
+    if task is not None:
+        self.__dict__.setdefault("_parlab_tasks", []).append(task)
+    return made
+
+
+async def _group_exit(self: Any, *exc: Any) -> Any:
+    try:
+        return await _ORIGINALS[_GROUP, "__aexit__"](self, *exc)
+    finally:
+        for task in self.__dict__.get("_parlab_tasks", ()):
+            _joined(task)
+
+
+_POOL: Any = None
+_FUTURE: Any = None
+_LOOP: Any = None
+_ASYNCIO: Any = None
+_GROUP: Any = None
+
+
+def _hooks_on() -> None:
+    """Wraps, while any trace is open, what spawns and joins: `Thread.start` and `join`,
+    `ThreadPoolExecutor.submit` and `shutdown`, `Future.result`, the event loop's
+    `create_task`, `asyncio.gather` and `TaskGroup`. Each wrapper does what the original
+    does, and records the spawn or join in the running frame."""
+    global _hook_users, _POOL, _FUTURE, _LOOP, _ASYNCIO, _GROUP
+    with _hook_lock:
+        _hook_users += 1
+        if _hook_users > 1:
+            return
+        import asyncio
+        import concurrent.futures
+
+        _POOL, _FUTURE = concurrent.futures.ThreadPoolExecutor, concurrent.futures.Future
+        _LOOP, _ASYNCIO, _GROUP = asyncio.BaseEventLoop, asyncio, getattr(asyncio, "TaskGroup", None)
+        hooks = [
+            (threading.Thread, "start", _thread_start),
+            (threading.Thread, "join", _thread_join),
+            (_POOL, "submit", _submit),
+            (_POOL, "shutdown", _shutdown),
+            (_FUTURE, "result", _result),
+            (_LOOP, "create_task", _create_task),
+            (_ASYNCIO, "gather", _gather),
+        ]
+        if _GROUP is not None:
+            hooks += [(_GROUP, "create_task", _group_create_task), (_GROUP, "__aexit__", _group_exit)]
+        for owner, name, hook in hooks:
+            _ORIGINALS[owner, name] = getattr(owner, name)
+            setattr(owner, name, hook)
+
+
+def _hooks_off() -> None:
+    global _hook_users
+    with _hook_lock:
+        _hook_users = max(_hook_users - 1, 0)
+        if _hook_users:
+            return
+        for (owner, name), original in list(_ORIGINALS.items()):
+            setattr(owner, name, original)
+
+
+def _events(trace: Trace) -> dict[int, list[tuple[Any, ...]]]:
+    """For each frame (by id), what happened in it, in order: ("call", at, until, frame) for
+    a call nested in it (in its own thread or asyncio task), ("spawn", at, task) and
+    ("join", at, task), where `at` is how far it had got then, in ns of its own CPU time
+    (0 for tasks and blocks, whose own code is not traced). The trace's frames are in the
+    order these happened: a call's at its start, a spawn's or a join's when it was made."""
+    events: dict[int, list[tuple[Any, ...]]] = {}
+    for frame in trace.frames:
+        parent, kind = frame[_PARENT], frame[_KIND]
+        if parent is None:
+            continue
+        if kind == "join":
+            event: tuple[Any, ...] = ("join", frame[_AT], frame[_OTHER])
+        elif kind == "task":
+            event = ("spawn", frame[_AT], frame)
+        elif parent[_TID] == frame[_TID]:
+            event = ("call", frame[_AT], frame[_AT] + frame[_TOTAL], frame)
+        else:  # a context carried into another thread untracked (e.g. asyncio.to_thread): not nested
+            continue
+        events.setdefault(id(parent), []).append(event)
+    return events
+
+
+def _caller(frame: _Frame) -> _Frame | None:
+    """The frame `frame` ran nested in, if in the same thread (a task's: its spawner)."""
+    parent = frame[_PARENT]
+    if parent is not None and frame[_KIND] != "task" and parent[_TID] != frame[_TID]:
+        return None
+    return parent
+
+
+def _task_graph(trace: Trace) -> Any:
+    from parlab._core import TaskGraph
+
+    if trace.end_ns is None:
+        raise ValueError(f"source: trace({trace.mode!r}) is still open: analyse it after its with block")
+    running = [f for f in trace.frames if f[_KIND] in ("call", "coroutine") and not f[_DONE]]
+    if running:
+        raise ValueError(
+            f"source: {len(running)} call(s) of trace({trace.mode!r}) had not finished, e.g. {running[0][_NAME]}; "
+            "wait for every call (result(), join(), gather) before analysing the trace"
+        )
+    numbers = _task_numbers(trace)
+    happened = _events(trace)
+    frames = [trace._root, *(f for f in trace.frames if f[_KIND] not in ("task", "join") or id(f) in happened)]
+    frames = [f for f in frames if f[_KIND] != "join"]
+    framed = {(f[_START], f[_TID]) for f in frames if f[_START] is not None}
+    for k, row in enumerate(sorted(trace.rows, key=lambda r: r[1])):  # calls of other processes
+        if row[3] != trace.pid or (row[1], row[4]) not in framed:
+            leaf = _new_frame("leaf", f"{row[0]} #{k} (pid {row[3]})", row[4])
+            leaf[_TOTAL], leaf[_DONE], leaf[_START] = row[6], True, row[1]
+            frames.append(leaf)
+    alive = {id(f) for f in frames}
+    work: list[float] = []
+    labels: list[str] = []
+    edges: list[tuple[int, int, str]] = []
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    later: list[tuple[_Frame, str, int, str]] = []  # (frame, "first" | "last", the other node, kind)
+    attached: set[int] = set()
+
+    def node(label: str) -> int:
+        work.append(0.0)
+        labels.append(label)
+        return len(work) - 1
+
+    alias: dict[int, _Frame] = {}  # a task that only ran one call: drawn as that call
+
+    for frame in frames:
+        events = [e for e in happened.get(id(frame), ()) if id(e[-1]) in alive]
+        if frame[_KIND] == "task" and len(events) == 1 and events[0][0] == "call":
+            alias[id(frame)] = events[0][-1]
+            attached.add(id(events[0][-1]))
+            continue
+        name = _frame_label(frame, numbers)
+        parts = len(events) + 1
+        strand = first[id(frame)] = node(name if parts == 1 else f"{name} · 1/{parts}")
+        at = 0
+        for i, event in enumerate(events, start=2):
+            kind, child = event[0], event[-1]
+            work[strand] = max(event[1] - at, 0) / 1e9
+            at = max(at, event[2] if kind == "call" else event[1])
+            after = node(f"{name} · {i}/{parts}")
+            if kind == "call":
+                later += [(child, "first", strand, "continue"), (child, "last", after, "continue")]
+            else:
+                edges.append((strand, after, "continue"))
+                later.append(
+                    (child, "first" if kind == "spawn" else "last", strand if kind == "spawn" else after, kind)
+                )
+            attached.add(id(child))
+            strand = after
+        work[strand] = max(frame[_TOTAL] - at, 0) / 1e9
+        last[id(frame)] = strand
+    end = node("end of trace")
+    edges.append((last[id(trace._root)], end, "continue"))
+    start = first[id(trace._root)]
+
+    def begins(frame: _Frame) -> int:
+        while id(frame) in alias:
+            frame = alias[id(frame)]
+        return first[id(frame)]
+
+    def ends(frame: _Frame) -> int:
+        while id(frame) in alias:
+            frame = alias[id(frame)]
+        return last[id(frame)]
+
+    for child, side, other, kind in later:
+        if side == "first":
+            edges.append((other, begins(child), kind))
+        else:
+            edges.append((ends(child), other, kind))
+    for frame in frames[1:]:
+        if frame[_KIND] != "task" and id(frame) not in attached:  # nobody traced called it
+            edges += [(start, first[id(frame)], "spawn"), (last[id(frame)], end, "join")]
+        if frame[_KIND] == "task" and not any(id(j) in alive for j in frame[_OTHER]):
+            edges.append((ends(frame), end, "join"))  # waited for by the block's end, if at all
+    return TaskGraph(work, edges, labels, unit="CPU seconds")
+
+
+def _task_numbers(trace: Trace) -> dict[tuple[int | None, int], int]:
+    """(start_ns, tid) of each call of this process → its `task` number in the frame."""
+    order = sorted(range(len(trace.rows)), key=lambda i: trace.rows[i][1])
+    return {(trace.rows[i][1], trace.rows[i][4]): k for k, i in enumerate(order) if trace.rows[i][3] == trace.pid}
+
+
+def _frame_label(frame: _Frame, numbers: dict[tuple[int | None, int], int]) -> str:
+    if frame[_KIND] == "root":
+        return "trace"
+    if frame[_KIND] == "task":
+        return frame[_NAME]
+    k = numbers.get((frame[_START], frame[_TID]))
+    return frame[_NAME] if k is None else f"{frame[_NAME]} #{k}"
+
+
+def _calling(frame: _Frame | None) -> _Frame | None:
+    """The traced call a frame stands for: itself, or for a task the call that spawned it."""
+    while frame is not None and frame[_KIND] in ("task", "root"):
+        frame = frame[_PARENT] if frame[_KIND] == "task" else None
+    return frame
+
+
+def _links(trace: Trace) -> pd.DataFrame:
+    import pandas as pd
+
+    numbers = _task_numbers(trace)
+    rows = {}
+    for frame in trace.frames:
+        k = numbers.get((frame[_START], frame[_TID]))
+        if k is None or frame[_KIND] in ("task", "join", "root"):
+            continue
+        parent = _caller(frame)
+        if parent is None:
+            how, joiner = None, None
+        elif parent[_KIND] == "task":
+            how, joiner = "spawned", _calling(next(iter(parent[_OTHER]), None))
+        else:  # called in its caller's thread or task, which waited for it
+            how, joiner = "called", _calling(parent)
+        caller = _calling(parent)
+        rows[k] = {
+            "function": frame[_NAME],
+            "parent": numbers.get((caller[_START], caller[_TID])) if caller is not None else None,
+            "how": how,
+            "joined_by": numbers.get((joiner[_START], joiner[_TID])) if joiner is not None else None,
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=["function", "parent", "how", "joined_by"])
+    frame = frame.sort_index().rename_axis("task")
+    for column in ("parent", "joined_by"):
+        frame[column] = frame[column].astype("Int64")
+    return frame
 
 
 # --- rows from other processes ------------------------------------------------------------

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import socket
 import threading
 import time
@@ -117,9 +118,15 @@ def limits_of(app: Any) -> ServerLimits:
     return limits if isinstance(limits, ServerLimits) else ServerLimits()
 
 
-def fd_share(share: float = 0.5, cap: int = 1024) -> int:
-    """A connection cap that leaves the process file descriptors: `share` of its soft limit
-    (RLIMIT_NOFILE), at most `cap`."""
+#: File descriptors a connection cap leaves for everything else a request may open.
+FD_RESERVE = 32
+
+
+def fd_share(share: float = 0.5, cap: int = 1024, reserve: int = FD_RESERVE) -> int:
+    """A connection cap that leaves the process file descriptors, read now: `share` of its soft
+    limit (RLIMIT_NOFILE), and at most what is left once the descriptors open now and
+    `reserve` are set aside, with room for the listen backlog (`backlog_for`: a quarter of
+    the cap) accepted before the cap counts them; at most `cap`, at least 8."""
     try:
         import resource
 
@@ -128,7 +135,12 @@ def fd_share(share: float = 0.5, cap: int = 1024) -> int:
         return cap
     if soft == resource.RLIM_INFINITY:
         return cap
-    return max(8, min(cap, int(soft * share)))
+    try:
+        open_now = len(os.listdir("/proc/self/fd"))
+    except OSError:  # no /proc: count none, the share still leaves room
+        open_now = 0
+    room = soft - open_now - reserve
+    return max(8, min(cap, int(soft * share), room * 4 // 5))
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -174,7 +186,13 @@ class BoundedH11Protocol(H11Protocol):
         self._head_timer = self.loop.call_later(self.limits.header_timeout_s, self._head_timed_out)
         cap = self.limits.max_connections
         if cap is not None and len(self.connections) > cap:
-            idle = [c for c in self.connections if c is not self and isinstance(c, BoundedH11Protocol) and c.idle]
+            # Not one already closing: several connections arrive in one turn of the loop, before
+            # the first one closed has left `connections` (the cap was then never enforced).
+            idle = [
+                c
+                for c in self.connections
+                if c is not self and isinstance(c, BoundedH11Protocol) and c.idle and not c.transport.is_closing()
+            ]
             if idle:
                 min(idle, key=lambda c: c.opened)._close()
             else:

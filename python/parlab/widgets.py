@@ -4,15 +4,21 @@ original course demo's "Thread Progress Visualization" and "Replay Progress", in
     run = parlab.widgets.live_render(strategy="static", threads=4)   # bars fill as tiles finish
     parlab.widgets.replay(run)                                         # play it back, at any speed
 
-In JupyterLab these are ipywidgets; elsewhere (a terminal, nbconvert without widgets) they
-degrade to plain text lines.
+In JupyterLab these are ipywidgets; elsewhere (a terminal) they degrade to plain text lines.
+Each widget also carries a static picture of its last state (SVG, beside the widget in its
+output): a live widget is only a reference to the kernel, so an executed notebook read later,
+converted to HTML (nbconvert, nbgrader's feedback) or checked by nbval, shows that picture of
+what the student saw instead.
 """
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,6 +31,52 @@ def in_jupyter() -> bool:
     """True inside a Jupyter kernel that can show widgets."""
     shell = sys.modules.get("IPython") and getattr(sys.modules["IPython"], "get_ipython", lambda: None)()
     return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _with_picture(children: list[Any], picture: Callable[[], str]) -> Any:
+    """A VBox of `children` whose output also holds `picture()` (an SVG document) of its state
+    when displayed: JupyterLab shows the live widget; a reader without the kernel's widgets
+    (nbconvert, nbgrader's feedback, a notebook reopened later) shows the picture."""
+    import ipywidgets as w
+
+    class PicturedBox(w.VBox):
+        def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+            bundle = super()._repr_mimebundle_(**kwargs) or {}
+            return {**bundle, "image/svg+xml": picture()}
+
+    return PicturedBox(children)
+
+
+def bars_svg(counts: list[int], total: int, status: str = "", image: tuple[bytes, int, int] | None = None) -> str:
+    """A picture of per-thread bars (tiles finished per thread, out of `total`) under a status
+    line, and above them `image` (PNG bytes, width, height) if given: what the widgets show,
+    as an SVG document."""
+    width, row, label_w, bar_w = 480, 22, 80, 300
+    top = 24 if status else 4
+    parts = []
+    if image is not None:
+        png, image_w, image_h = image
+        shown_h = round(image_h * width / max(image_w, 1))
+        encoded = base64.b64encode(png).decode("ascii")
+        parts.append(f'<image x="0" y="0" width="{width}" height="{shown_h}" href="data:image/png;base64,{encoded}"/>')
+        top += shown_h + 6
+    if status:
+        parts.append(f'<text x="0" y="{top - 8}" font-size="13">{html.escape(status)}</text>')
+    for thread, count in enumerate(counts):
+        y = top + thread * row
+        filled = bar_w * count / max(total, 1)
+        parts.append(
+            f'<text x="0" y="{y + 15}" font-size="13">thread {thread}</text>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{bar_w}" height="14" fill="#eeeeee"/>'
+            f'<rect x="{label_w}" y="{y + 3}" width="{filled:.1f}" height="14" fill="#2196f3"/>'
+            f'<text x="{label_w + bar_w + 8}" y="{y + 15}" font-size="13">{count} tiles</text>'
+        )
+    height = top + len(counts) * row + 4
+    body = "".join(parts)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif">{body}</svg>'
+    )
 
 
 class ThreadProgress:
@@ -58,7 +110,7 @@ class ThreadProgress:
         self._labels = [w.Label("0 tiles") for _ in range(self.threads)]
         self._status = w.Label(self._title)
         rows = [w.HBox([bar, label]) for bar, label in zip(self._bars, self._labels, strict=True)]
-        self.widget = w.VBox([self._status, *rows])
+        self.widget = _with_picture([self._status, *rows], self.svg)
         self.widget.add_class("parlab-progress")
 
     def __call__(self, record: Any, pixels: Any = None) -> None:
@@ -86,6 +138,11 @@ class ThreadProgress:
         self.done = list(counts)
         self.draw(status)
 
+    def svg(self) -> str:
+        """The bars as they stand, as a picture (SVG)."""
+        status = self._status.value if self.widget is not None else f"{sum(self.done)}/{self.total_tiles} tiles"
+        return bars_svg(self.done, self.total_tiles, status)
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
@@ -106,8 +163,7 @@ def live_render(**render_args: Any) -> RenderRun:
     tile_w, tile_h = render_args.get("tile_w", 50), render_args.get("tile_h", 50)
     total = parlab.tile_count(width, height, tile_w, tile_h)
     bars = ThreadProgress(threads, total, title=render_args.get("strategy", "dynamic"))
-    if bars.widget is not None:
-        display(bars.widget)
+    shown = display(bars.widget, display_id=True) if bars.widget is not None else None
     user_callback = render_args.pop("on_tile", None)
 
     def on_tile(record: Any, *pixels: Any) -> None:
@@ -120,6 +176,8 @@ def live_render(**render_args: Any) -> RenderRun:
     bars.draw(
         f"{run.strategy}: {run.completed_tiles}/{run.total_tiles} tiles in {run.elapsed_us / 1e3:.0f} ms{limited}"
     )
+    if shown is not None:  # the same live widget, now with the picture of its final state
+        shown.update(bars.widget)
     return run
 
 
@@ -189,4 +247,11 @@ def replay(run: RenderRun, frames: int = 60, speed: float = 1.0) -> Any:
     position.observe(show, names="value")
     rate.observe(retime, names="value")
     show()
-    return w.VBox([w.HBox([play, position, rate]), picture, bars.widget])
+
+    def final_frame() -> str:  # what the replay ends on: every tile, every thread's count
+        image, counts = frame_at(run, end_us)
+        status = f"replay: {end_us / 1e3:.1f} ms, {sum(counts)}/{run.total_tiles} tiles"
+        height, width = image.shape
+        return bars_svg(counts, run.total_tiles, status, image=(_png(image, max_iter), width, height))
+
+    return _with_picture([w.HBox([play, position, rate]), picture, bars.widget], final_frame)

@@ -56,7 +56,7 @@ macro_rules! narrow_integers {
         }
     )*};
 }
-narrow_integers!(usize, u32);
+narrow_integers!(usize, u32, u64);
 
 impl Narrow for f64 {
     /// A real number, by `float()` (ints and numpy scalars too; not bool, str or complex).
@@ -117,6 +117,18 @@ impl Narrow for core::Kernel {
     }
 }
 
+impl Narrow for core::shared::Counter {
+    fn narrow(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        String::narrow(name, obj)?.parse().map_err(to_py_err)
+    }
+}
+
+impl Narrow for core::shared::LockOrder {
+    fn narrow(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Self> {
+        String::narrow(name, obj)?.parse().map_err(to_py_err)
+    }
+}
+
 impl Narrow for core::Viewport {
     /// Any 4 numbers with a length (a tuple, a list, a numpy array), not a string.
     fn narrow(name: &'static str, obj: &Bound<'_, PyAny>) -> PyResult<Self> {
@@ -169,13 +181,17 @@ pub fn on_tile(obj: &Bound<'_, PyAny>) -> PyResult<Option<Py<PyAny>>> {
     }
 }
 
-/// One extractor per parameter name, for `#[pyo3(from_py_with = args::name)]`.
+/// One extractor per parameter name, for `#[pyo3(from_py_with = args::name)]`; where one
+/// name has two types (`threads`: optional for a render, required for a shared-data run),
+/// the second extractor has its own Rust name and the parameter's: `count_threads("threads")`.
 macro_rules! parameters {
-    ($($name:ident: $ty:ty),* $(,)?) => {$(
+    ($($name:ident $(($label:literal))?: $ty:ty),* $(,)?) => {$(
         pub fn $name(obj: &Bound<'_, PyAny>) -> PyResult<$ty> {
-            <$ty as Narrow>::narrow(stringify!($name), obj)
+            <$ty as Narrow>::narrow(parameters!(@label $name $($label)?), obj)
         }
     )*};
+    (@label $name:ident) => { stringify!($name) };
+    (@label $name:ident $label:literal) => { $label };
 }
 
 parameters!(
@@ -198,4 +214,14 @@ parameters!(
     n: u32,
     calls: usize,
     workers: usize,
+    // parlab_core::shared (python/src/shared.rs)
+    counter: core::shared::Counter,
+    order: core::shared::LockOrder,
+    count_threads("threads"): usize,
+    increments: u64,
+    rounds: usize,
+    work_us: f64,
+    hold_us: f64,
+    timeout_ms: f64,
+    padded: bool,
 );

@@ -9,6 +9,7 @@ use pyo3::types::{PyDict, PyTuple};
 mod args;
 mod run;
 mod shared;
+mod work_span;
 
 use run::Interrupts;
 
@@ -178,6 +179,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("KERNELS", PyTuple::new(m.py(), kernels)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_TILES", core::MAX_TILES)?;
+    m.add("MAX_THREADS", core::MAX_THREADS)?;
     m.add("MAX_FIB_N", core::workloads::MAX_FIB_N)?;
     let v = core::Viewport::default();
     m.add("DEFAULT_VIEWPORT", (v.re_min, v.re_max, v.im_min, v.im_max))?;
@@ -195,5 +197,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(fib_rayon, m)?)?;
     m.add_class::<HardwareInfo>()?;
     shared::register(m)?;
+    work_span::register(m)?;
     Ok(())
 }

@@ -5,9 +5,9 @@ use std::ops::ControlFlow;
 
 use numpy::{PyArray1, PyArray2, PyArrayMethods, PyUntypedArrayMethods};
 use parlab_core as core;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PySlice, PyType};
+use pyo3::types::{PyDict, PySlice, PyTuple, PyType};
 
 use crate::{args, to_py_err};
 
@@ -44,27 +44,15 @@ impl Interrupts {
 #[derive(Clone, PartialEq)]
 pub struct TaskRecord(core::TaskRecord);
 
-/// `TaskRecord`'s fields, in the constructor's order (also what it pickles as).
-type RecordFields = (
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    f64,
-    f64,
-    usize,
-    u64,
-    Option<f64>,
-);
-
 #[pymethods]
 impl TaskRecord {
     /// A record built by hand, e.g. from another scheduler's task stream.
+    ///
+    /// lane_steps, useful_lane_steps: the lane-steps the kernel issued and the ones that
+    /// iterated a pixel; both or neither (then those of a scalar kernel: `iterations`).
     #[new]
-    #[pyo3(signature = (task_id, thread_id, tile_x, tile_y, tile_w, tile_h, start_us, duration_us, pixels, iterations, cpu_us = None))]
-    #[allow(clippy::too_many_arguments)] // the record's eleven fields, by keyword
+    #[pyo3(signature = (task_id, thread_id, tile_x, tile_y, tile_w, tile_h, start_us, duration_us, pixels, iterations, cpu_us = None, lane_steps = None, useful_lane_steps = None))]
+    #[allow(clippy::too_many_arguments)] // the record's fields, by keyword
     fn new(
         task_id: usize,
         thread_id: usize,
@@ -77,8 +65,29 @@ impl TaskRecord {
         pixels: usize,
         iterations: u64,
         cpu_us: Option<f64>,
-    ) -> Self {
-        TaskRecord(core::TaskRecord {
+        lane_steps: Option<u64>,
+        useful_lane_steps: Option<u64>,
+    ) -> PyResult<Self> {
+        let lanes = match (lane_steps, useful_lane_steps) {
+            (None, None) => core::LaneSteps::scalar(iterations),
+            (Some(issued), Some(useful)) if useful <= issued => core::LaneSteps { issued, useful },
+            (Some(issued), Some(useful)) => {
+                return Err(PyValueError::new_err(format!(
+                    "useful_lane_steps: must be at most lane_steps ({issued}), got {useful}"
+                )))
+            }
+            (None, Some(_)) => {
+                return Err(PyValueError::new_err(
+                    "lane_steps: needed with useful_lane_steps (give both or neither)",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(PyValueError::new_err(
+                    "useful_lane_steps: needed with lane_steps (give both or neither)",
+                ))
+            }
+        };
+        Ok(TaskRecord(core::TaskRecord {
             task_id,
             thread_id,
             tile_x,
@@ -90,7 +99,8 @@ impl TaskRecord {
             pixels,
             iterations,
             cpu_us,
-        })
+            lanes,
+        }))
     }
 
     #[getter]
@@ -138,6 +148,23 @@ impl TaskRecord {
     fn cpu_us(&self) -> Option<f64> {
         self.0.cpu_us
     }
+    /// Lane-steps the tile's kernel issued: one per lane of every vector step (the scalar
+    /// kernel: one per iteration).
+    #[getter]
+    fn lane_steps(&self) -> u64 {
+        self.0.lanes.issued
+    }
+    /// Lane-steps that iterated a pixel (the steps the scalar definition takes).
+    #[getter]
+    fn useful_lane_steps(&self) -> u64 {
+        self.0.lanes.useful
+    }
+    /// useful_lane_steps / lane_steps, in (0, 1]: how much of the vector width did work
+    /// (1.0 for the scalar kernel, and when no step was issued).
+    #[getter]
+    fn lane_utilization(&self) -> f64 {
+        self.0.lane_utilization()
+    }
 
     /// When the tile finished, in µs since the run started.
     #[getter]
@@ -145,18 +172,22 @@ impl TaskRecord {
         self.0.end_us()
     }
 
-    /// The record as a plain dict (JSON-ready), keyed like the constructor.
+    /// The record as a plain dict (JSON-ready), keyed like the constructor, plus
+    /// `lane_utilization` (derived from the two lane-step counts).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        let values = fields(&self.0).into_pyobject(py)?;
+        let values = fields(py, &self.0)?;
         for (name, value) in RECORD_COLUMNS.iter().zip(values.iter()) {
             d.set_item(name, value)?;
         }
+        d.set_item("lane_utilization", self.0.lane_utilization())?;
         Ok(d)
     }
 
-    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> (Bound<'py, PyType>, RecordFields) {
-        (slf.get_type(), fields(&slf.get().0))
+    fn __reduce__<'py>(
+        slf: &Bound<'py, Self>,
+    ) -> PyResult<(Bound<'py, PyType>, Bound<'py, PyTuple>)> {
+        Ok((slf.get_type(), fields(slf.py(), &slf.get().0)?))
     }
 
     fn __repr__(&self) -> String {
@@ -165,7 +196,7 @@ impl TaskRecord {
 }
 
 /// The columns of `RenderRun.to_frame()` and the keys of `TaskRecord.to_dict()`.
-const RECORD_COLUMNS: [&str; 11] = [
+const RECORD_COLUMNS: [&str; 13] = [
     "task_id",
     "thread_id",
     "tile_x",
@@ -177,11 +208,14 @@ const RECORD_COLUMNS: [&str; 11] = [
     "pixels",
     "iterations",
     "cpu_us",
+    "lane_steps",
+    "useful_lane_steps",
 ];
 
-/// A record's fields in [`RECORD_COLUMNS`] order.
-fn fields(r: &core::TaskRecord) -> RecordFields {
-    (
+/// A record's fields in [`RECORD_COLUMNS`] order (the constructor's, and what it pickles
+/// as): a tuple built by hand, as pyo3 converts tuples of at most 12.
+fn fields<'py>(py: Python<'py>, r: &core::TaskRecord) -> PyResult<Bound<'py, PyTuple>> {
+    let head = (
         r.task_id,
         r.thread_id,
         r.tile_x,
@@ -194,6 +228,9 @@ fn fields(r: &core::TaskRecord) -> RecordFields {
         r.iterations,
         r.cpu_us,
     )
+        .into_pyobject(py)?;
+    let tail = (r.lanes.issued, r.lanes.useful).into_pyobject(py)?;
+    PyTuple::new(py, head.iter().chain(tail.iter()).collect::<Vec<_>>())
 }
 
 /// The result of `render`: the image, the timeline and how the run ended.
@@ -317,10 +354,16 @@ impl RenderRun {
         self.image.bind(py).get_item((rows, cols))
     }
 
-    /// The records as a pandas DataFrame, one row per tile, with `end_us` added (`cpu_us`
-    /// is NaN where the thread's CPU time could not be read).
+    /// The records as a pandas DataFrame, one row per tile, with `end_us` and
+    /// `lane_utilization` added (`cpu_us` is NaN where the thread's CPU time could not be
+    /// read).
     fn to_frame<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let rows: Vec<RecordFields> = self.run.records.iter().map(fields).collect();
+        let rows = self
+            .run
+            .records
+            .iter()
+            .map(|r| fields(py, r))
+            .collect::<PyResult<Vec<_>>>()?;
         let frame = data_frame(py, rows, &RECORD_COLUMNS, None)?;
         // Float even when no CPU time could be read (NaN, not an object column of None).
         let cpu = frame
@@ -331,6 +374,18 @@ impl RenderRun {
             .get_item("start_us")?
             .add(frame.get_item("duration_us")?)?;
         frame.set_item("end_us", end)?;
+        let useful = frame
+            .get_item("useful_lane_steps")?
+            .call_method1("astype", ("float64",))?;
+        let issued = frame.get_item("lane_steps")?;
+        // 1.0 where no lane-step was issued, as `TaskRecord.lane_utilization` (`gt` as a
+        // method: an element-wise Series, where pyo3's `gt` would ask for one bool).
+        let some = issued.call_method1("gt", (0,))?;
+        let share = useful.div(issued.call_method1("where", (&some, 1))?)?;
+        frame.set_item(
+            "lane_utilization",
+            share.call_method1("where", (&some, 1.0))?,
+        )?;
         Ok(frame)
     }
 
@@ -344,6 +399,12 @@ impl RenderRun {
             .collect();
         let columns = ["tiles", "busy_ms", "iterations", "idle_ms"];
         data_frame(py, rows, &columns, Some("thread_id"))
+    }
+
+    /// Useful over issued lane-steps of the whole run, in (0, 1]: how much of the SIMD
+    /// width did work (1.0 for the scalar kernel). Counted, so the same on any machine.
+    fn lane_utilization(&self) -> f64 {
+        core::timeline::lane_utilization(&self.run.records)
     }
 
     /// The busiest thread's busy time over the average thread's: 1.0 is a perfect balance.

@@ -1,49 +1,27 @@
 //! `parlab._core`'s shared-data functions (`parlab_core::shared`); `parlab.shared` wraps them.
-//! Every run happens on Rust threads with the GIL released; this thread checks for Ctrl-C
-//! every tick and raises the core's stop flag, as `render` does.
+//! Every run happens on Rust threads with the GIL released, and stops as `render` does: its
+//! arguments narrowed by `args` (errors name the parameter), Ctrl-C seen by `run::Interrupts`
+//! every tick, which raises the core's stop flag.
 
-use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 
 use parlab_core as core;
-use parlab_core::shared::{LockRun, LockSpan};
+use parlab_core::shared::{Counter, LockOrder, LockRun, LockSpan};
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
-use crate::to_py_err;
+use crate::run::Interrupts;
+use crate::{args, to_py_err};
 
 /// Runs `job` with the GIL released; Ctrl-C raises its stop flag and is re-raised here.
 fn cancellable<T: Send>(
     py: Python<'_>,
     job: impl FnOnce(&AtomicBool) -> core::Result<T> + Send,
 ) -> PyResult<T> {
-    let mut interrupt: Option<PyErr> = None;
-    let (outcome, _) = py.detach(|| {
-        core::workloads::run_cancellable(job, || match Python::attach(|py| py.check_signals()) {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(err) => {
-                interrupt = Some(err);
-                ControlFlow::Break(())
-            }
-        })
-    });
-    match interrupt {
-        Some(err) => Err(err),
-        None => outcome.map_err(to_py_err),
-    }
-}
-
-/// A count from Python (threads, rounds): negative values reach the core's range check by name.
-fn count(name: &'static str, value: i64) -> Result<usize, core::Error> {
-    usize::try_from(value)
-        .map_err(|_| core::Error::invalid(name, format!("must be at least 1, got {value}")))
-}
-
-fn positive(name: &'static str, value: i64) -> Result<u64, core::Error> {
-    u64::try_from(value)
-        .ok()
-        .filter(|&v| v > 0)
-        .ok_or_else(|| core::Error::invalid(name, format!("must be at least 1, got {value}")))
+    let mut interrupts = Interrupts::default();
+    let (outcome, _) =
+        py.detach(|| core::cancel::run_cancellable(job, || interrupts.check(|_| Ok(()))));
+    interrupts.result(outcome)
 }
 
 /// (thread_id, round, activity, lock, start_us, duration_us, timed_out)
@@ -79,13 +57,10 @@ fn lock_run_dict<'py>(py: Python<'py>, run: &LockRun) -> PyResult<Bound<'py, PyD
 #[pyfunction]
 fn shared_count<'py>(
     py: Python<'py>,
-    counter: &str,
-    threads: i64,
-    increments: i64,
+    #[pyo3(from_py_with = args::counter)] counter: Counter,
+    #[pyo3(from_py_with = args::count_threads)] threads: usize,
+    #[pyo3(from_py_with = args::increments)] increments: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let counter: core::shared::Counter = counter.parse().map_err(to_py_err)?;
-    let threads = count("threads", threads).map_err(to_py_err)?;
-    let increments = positive("increments", increments).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
         core::shared::count(counter, threads, increments, stop)
     })?;
@@ -104,13 +79,11 @@ fn shared_count<'py>(
 #[pyfunction]
 fn shared_lock_timeline<'py>(
     py: Python<'py>,
-    threads: i64,
-    rounds: i64,
-    work_us: f64,
-    hold_us: f64,
+    #[pyo3(from_py_with = args::count_threads)] threads: usize,
+    #[pyo3(from_py_with = args::rounds)] rounds: usize,
+    #[pyo3(from_py_with = args::work_us)] work_us: f64,
+    #[pyo3(from_py_with = args::hold_us)] hold_us: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let threads = count("threads", threads).map_err(to_py_err)?;
-    let rounds = count("rounds", rounds).map_err(to_py_err)?;
     let work = core::shared::wait_in("work_us", work_us, 1e-6).map_err(to_py_err)?;
     let hold = core::shared::wait_in("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
@@ -123,13 +96,11 @@ fn shared_lock_timeline<'py>(
 #[pyfunction]
 fn shared_two_locks<'py>(
     py: Python<'py>,
-    order: &str,
-    rounds: i64,
-    hold_us: f64,
-    timeout_ms: f64,
+    #[pyo3(from_py_with = args::order)] order: LockOrder,
+    #[pyo3(from_py_with = args::rounds)] rounds: usize,
+    #[pyo3(from_py_with = args::hold_us)] hold_us: f64,
+    #[pyo3(from_py_with = args::timeout_ms)] timeout_ms: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let order: core::shared::LockOrder = order.parse().map_err(to_py_err)?;
-    let rounds = count("rounds", rounds).map_err(to_py_err)?;
     let hold = core::shared::wait_in("hold_us", hold_us, 1e-6).map_err(to_py_err)?;
     let timeout = core::shared::wait_in("timeout_ms", timeout_ms, 1e-3).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
@@ -142,12 +113,10 @@ fn shared_two_locks<'py>(
 #[pyfunction]
 fn shared_false_sharing<'py>(
     py: Python<'py>,
-    padded: bool,
-    threads: i64,
-    increments: i64,
+    #[pyo3(from_py_with = args::padded)] padded: bool,
+    #[pyo3(from_py_with = args::count_threads)] threads: usize,
+    #[pyo3(from_py_with = args::increments)] increments: u64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let threads = count("threads", threads).map_err(to_py_err)?;
-    let increments = positive("increments", increments).map_err(to_py_err)?;
     let run = cancellable(py, |stop| {
         core::shared::false_sharing(padded, threads, increments, stop)
     })?;
@@ -169,6 +138,13 @@ fn cache_line_bytes() -> Option<usize> {
 
 /// Adds this file's functions to `parlab._core`.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    let counters: Vec<&str> = Counter::ALL.iter().map(|c| c.name()).collect();
+    m.add("COUNTERS", PyTuple::new(py, counters)?)?;
+    let orders: Vec<&str> = LockOrder::ALL.iter().map(|o| o.name()).collect();
+    m.add("LOCK_ORDERS", PyTuple::new(py, orders)?)?;
+    m.add("SHARED_MAX_THREADS", core::shared::MAX_THREADS)?;
+    m.add("SHARED_MAX_RUN_S", core::shared::MAX_RUN.as_secs_f64())?;
     m.add_function(wrap_pyfunction!(shared_count, m)?)?;
     m.add_function(wrap_pyfunction!(shared_lock_timeline, m)?)?;
     m.add_function(wrap_pyfunction!(shared_two_locks, m)?)?;

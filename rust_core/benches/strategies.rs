@@ -106,7 +106,8 @@ fn kernels(c: &mut Criterion) {
 
 /// The periodicity shortcut per view, best kernel at 2 threads, brute force against
 /// `+shortcut`: the seed view, views dominated by the period-3 and period-4 bulbs and the
-/// period-3 bulb on the antenna, and an interior-only view (the ceiling's).
+/// period-3 bulb on the antenna, and an interior-only view (the ceiling's). Each view's
+/// lane utilisation is printed before its times.
 fn views(c: &mut Criterion) {
     let mut group = c.benchmark_group("views_400x300");
     group
@@ -130,6 +131,13 @@ fn views(c: &mut Criterion) {
                 ..RenderConfig::default()
             };
             let label = if shortcut { "shortcut" } else { "brute" };
+            // Counted, not timed: how busy the SIMD lanes were on this view (beside the times).
+            let run = render(&config).unwrap();
+            println!(
+                "views_400x300/{name}/{label}: {} lanes busy {:.1}% (useful / issued lane-steps)",
+                run.kernel,
+                100.0 * parlab_core::timeline::lane_utilization(&run.records)
+            );
             group.bench_with_input(BenchmarkId::new(name, label), &config, |b, config| {
                 b.iter(|| black_box(render(config).unwrap()))
             });

@@ -294,6 +294,7 @@ mod tests {
             pixels: 1,
             iterations,
             cpu_us: None,
+            lanes: crate::LaneSteps::scalar(iterations),
         };
         let mut run = small_run();
         run.threads = 3;

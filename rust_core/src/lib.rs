@@ -37,12 +37,13 @@ pub mod shared;
 pub mod source;
 pub mod tiles;
 pub mod timeline;
+pub mod work_span;
 pub mod workloads;
 
 pub use display::{PerThread, RecordTable, ThreadStats};
 pub use error::{Error, Result};
 pub use hardware::{detect, HardwareInfo};
-pub use kernels::{is_interior, render_tile_with, Kernel};
+pub use kernels::{is_interior, render_tile_with, render_tile_work, Kernel, TileWork};
 pub use mandelbrot::{escape_time, pixel_to_point, render_tile, Frame, Viewport};
 pub use render::{
     check_max_iter, checked_tile_count, default_threads, render, render_one_tile, render_with,
@@ -51,4 +52,5 @@ pub use render::{
 };
 pub use schedule::Strategy;
 pub use tiles::{tile_count, tile_grid, Tile};
-pub use timeline::{Span, TaskRecord};
+pub use timeline::{LaneSteps, Span, TaskRecord};
+pub use work_span::{work_span, TaskGraph, WorkSpan};

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crate::cancel::watch;
 use crate::error::{Error, Result};
-use crate::kernels::{render_tile_with, Kernel};
+use crate::kernels::{render_tile_with, render_tile_work, Kernel};
 use crate::mandelbrot::{Frame, Viewport};
 use crate::schedule::Strategy;
 use crate::tiles::{tile_count, tile_grid, Tile};
@@ -473,7 +473,7 @@ impl<'a> Job<'a> {
         let cpu_start = thread_cpu_us();
         let mut pixels = Vec::new();
         let shortcut = self.config.interior_shortcut;
-        let work = render_tile_with(
+        let work = render_tile_work(
             self.kernel,
             shortcut,
             &self.frame,
@@ -485,7 +485,16 @@ impl<'a> Job<'a> {
         // The CPU clock is read inside the wall-clock interval, so that cpu_us ≤ duration_us.
         let cpu_us = thread_cpu_us().zip(cpu_start).map(|(b, a)| b - a);
         let end = Instant::now();
-        let record = TaskRecord::new(tile, thread_id, &self.clock, start, end, work, cpu_us);
+        let record = TaskRecord::new(
+            tile,
+            thread_id,
+            &self.clock,
+            start,
+            end,
+            work.iterations,
+            cpu_us,
+        )
+        .with_lanes(work.lanes);
         Some((record, pixels))
     }
 }

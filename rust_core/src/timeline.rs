@@ -33,6 +33,54 @@ pub struct TaskRecord {
     /// platform has no per-thread CPU clock). Below `duration_us` when the thread waited
     /// for a CPU: other threads, of this run or not, had it.
     pub cpu_us: Option<f64>,
+    /// How busy the kernel kept its SIMD lanes on this tile (counted, not timed).
+    pub lanes: LaneSteps,
+}
+
+/// Lane-steps of a SIMD kernel: `issued` counts one per lane of every vector step a group
+/// of pixels took (a step redone counts twice), `useful` one per step a lane spent on its
+/// pixel's orbit (the steps the scalar definition takes for it). A lane whose pixel is done
+/// idles until it gets a new one, so `useful / issued` says how much of the vector width
+/// did work. The scalar kernel has one lane, always useful: `issued == useful`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LaneSteps {
+    pub issued: u64,
+    pub useful: u64,
+}
+
+impl LaneSteps {
+    /// One lane doing `steps` steps, every one useful (the scalar kernel).
+    pub const fn scalar(steps: u64) -> Self {
+        LaneSteps {
+            issued: steps,
+            useful: steps,
+        }
+    }
+
+    /// `useful / issued`, in (0, 1]; 1.0 when no step was issued (nothing idled).
+    pub fn utilization(&self) -> f64 {
+        if self.issued == 0 {
+            1.0
+        } else {
+            self.useful as f64 / self.issued as f64
+        }
+    }
+}
+
+impl std::ops::Add for LaneSteps {
+    type Output = LaneSteps;
+    fn add(self, other: LaneSteps) -> LaneSteps {
+        LaneSteps {
+            issued: self.issued + other.issued,
+            useful: self.useful + other.useful,
+        }
+    }
+}
+
+impl std::iter::Sum for LaneSteps {
+    fn sum<I: Iterator<Item = LaneSteps>>(iter: I) -> LaneSteps {
+        iter.fold(LaneSteps::default(), |a, b| a + b)
+    }
 }
 
 impl TaskRecord {
@@ -59,7 +107,13 @@ impl TaskRecord {
             pixels: tile.pixels(),
             iterations,
             cpu_us,
+            lanes: LaneSteps::scalar(iterations),
         }
+    }
+
+    /// The record with the lane-steps its kernel counted (`new` assumes a scalar kernel).
+    pub fn with_lanes(self, lanes: LaneSteps) -> Self {
+        TaskRecord { lanes, ..self }
     }
 
     pub fn end_us(&self) -> f64 {
@@ -70,6 +124,20 @@ impl TaskRecord {
     pub fn cpu_share(&self) -> Option<f64> {
         cpu_share(self.cpu_us, self.duration_us)
     }
+
+    /// The share of the lane-steps the tile's kernel issued that did work, in (0, 1].
+    pub fn lane_utilization(&self) -> f64 {
+        self.lanes.utilization()
+    }
+}
+
+/// Useful over issued lane-steps of all `records` together, in (0, 1].
+pub fn lane_utilization(records: &[TaskRecord]) -> f64 {
+    records
+        .iter()
+        .map(|r| r.lanes)
+        .sum::<LaneSteps>()
+        .utilization()
 }
 
 /// CPU time used so far by the calling thread, in µs: `clock_gettime` of

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::timeline::{micros, RunClock, Span};
+use crate::work_span::{EdgeKind, TaskGraph, MAX_NODES};
 
 /// The largest `n` accepted where a caller could otherwise wait for minutes.
 pub const MAX_FIB_N: u32 = 40;
@@ -49,6 +50,83 @@ pub fn fib_join(n: u32, cutoff: u32) -> u64 {
     }
     let (a, b) = rayon::join(|| fib_join(n - 1, cutoff), || fib_join(n - 2, cutoff));
     a + b
+}
+
+/// The task graph of [`fib_join`]`(n, cutoff)`, with counted work: every call of `fib`
+/// costs 1. Each call above the cutoff is a fork (its own call: work 1) spawning both
+/// halves of its `rayon::join`, and a join (work 0) where the two halves meet; a call at
+/// or below the cutoff is one strand, the whole sequential `fib(n)` (2·fib(n) − 1 calls).
+/// So the work is 2·fib(n) − 1 whatever the cutoff, and the span n − c + 2·fib(c) − 1 for
+/// n > c = max(cutoff, 1): the same numbers on every machine. Nodes are labelled
+/// ("fib(n)", "join fib(n)") when the graph is small enough to draw (≤ 2000 nodes).
+pub fn fib_join_graph(n: u32, cutoff: u32) -> Result<TaskGraph> {
+    check_fib_n(n)?;
+    let cutoff = cutoff.max(1);
+    let nodes = fib_join_graph_nodes(n, cutoff);
+    if nodes > MAX_NODES as u64 {
+        return Err(Error::invalid(
+            "cutoff",
+            format!(
+                "fib_join({n}) with cutoff {cutoff} is a graph of {nodes} nodes, more than \
+                 {MAX_NODES}: raise the cutoff"
+            ),
+        ));
+    }
+    let mut graph = TaskGraph::new("fib calls");
+    let labelled = nodes <= 2000;
+    fib_join_strands(&mut graph, n, cutoff, labelled)?;
+    Ok(graph)
+}
+
+/// Adds the strands of fib_join(n) to `graph`: its first and last node.
+fn fib_join_strands(
+    graph: &mut TaskGraph,
+    n: u32,
+    cutoff: u32,
+    labelled: bool,
+) -> Result<(usize, usize)> {
+    let node = |graph: &mut TaskGraph, work: u64, label: String| {
+        if labelled {
+            graph.add_labelled(work as f64, label)
+        } else {
+            graph.add_node(work as f64)
+        }
+    };
+    if n <= cutoff {
+        let leaf = node(graph, fib_call_count(n), format!("fib({n})"));
+        return Ok((leaf, leaf));
+    }
+    let fork = node(graph, 1, format!("fib({n})"));
+    let (a_first, a_last) = fib_join_strands(graph, n - 1, cutoff, labelled)?;
+    let (b_first, b_last) = fib_join_strands(graph, n - 2, cutoff, labelled)?;
+    let join = node(graph, 0, format!("join fib({n})"));
+    graph.add_edge(fork, a_first, EdgeKind::Spawn)?;
+    graph.add_edge(fork, b_first, EdgeKind::Spawn)?;
+    graph.add_edge(a_last, join, EdgeKind::Join)?;
+    graph.add_edge(b_last, join, EdgeKind::Join)?;
+    Ok((fork, join))
+}
+
+/// How many calls the sequential `fib(n)` makes: 2·fib(n) − 1 (computed in O(n)).
+pub fn fib_call_count(n: u32) -> u64 {
+    let (mut a, mut b) = (1u64, 1u64); // fib(0), fib(1)
+    for _ in 0..n {
+        (a, b) = (b, a + b);
+    }
+    2 * a - 1
+}
+
+/// The nodes of [`fib_join_graph`]`(n, cutoff)` (cutoff ≥ 1), without building it.
+fn fib_join_graph_nodes(n: u32, cutoff: u32) -> u64 {
+    // nodes(k) = 1 for k ≤ cutoff, else 2 + nodes(k − 1) + nodes(k − 2).
+    let (mut before, mut last) = (1u64, 1u64); // nodes(k − 2), nodes(k − 1) at k = cutoff + 1
+    if n <= cutoff {
+        return 1;
+    }
+    for _ in cutoff + 1..=n {
+        (before, last) = (last, last.saturating_add(before).saturating_add(2));
+    }
+    last
 }
 
 /// [`fib_join`] on a local rayon pool of exactly `threads` threads (the global pool is
@@ -187,6 +265,77 @@ mod tests {
                 "join on 2 threads {n}"
             );
         }
+    }
+
+    #[test]
+    fn fib_join_graph_has_the_closed_forms() {
+        use crate::work_span::work_span;
+        let fib_calls = |n: u32| 2 * fib(n) - 1;
+        for n in [0u32, 1, 2, 5, 12, 18] {
+            for cutoff in [0u32, 1, 2, 4, 10, 30] {
+                let graph = fib_join_graph(n, cutoff).unwrap();
+                assert_eq!(graph.len() as u64, fib_join_graph_nodes(n, cutoff.max(1)));
+                let ws = work_span(graph).unwrap();
+                let c = cutoff.max(1);
+                let span = if n > c {
+                    (n - c) as u64 + fib_calls(c)
+                } else {
+                    fib_calls(n)
+                };
+                assert_eq!(
+                    ws.work(),
+                    fib_calls(n) as f64,
+                    "work of fib({n}), cutoff {cutoff}"
+                );
+                assert_eq!(ws.span(), span as f64, "span of fib({n}), cutoff {cutoff}");
+                // The critical path takes a spawn at every level above the cutoff.
+                let spawns = n.saturating_sub(c) as f64;
+                assert_eq!(ws.burdened_span(2.0).unwrap(), span as f64 + 2.0 * spawns);
+            }
+        }
+        assert_eq!(fib_call_count(30), fib_calls(30));
+    }
+
+    #[test]
+    fn fib_join_graph_has_a_fork_and_a_join_per_rayon_join() {
+        // fib_join(n) calls rayon::join once per call above the cutoff.
+        fn joins(n: u32, c: u32) -> usize {
+            if n <= c.max(1) {
+                0
+            } else {
+                1 + joins(n - 1, c) + joins(n - 2, c)
+            }
+        }
+        let graph = fib_join_graph(15, 6).unwrap();
+        let spawns = graph
+            .edges()
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Spawn)
+            .count();
+        let join_edges = graph
+            .edges()
+            .iter()
+            .filter(|e| e.kind == EdgeKind::Join)
+            .count();
+        assert_eq!((spawns, join_edges), (2 * joins(15, 6), 2 * joins(15, 6)));
+        assert_eq!(graph.labels()[0], "fib(15)");
+        assert!(
+            fib_join_graph(40, 25).unwrap().labels().is_empty(),
+            "too big to label"
+        );
+    }
+
+    #[test]
+    fn fib_join_graph_refuses_what_it_cannot_hold() {
+        assert!(fib_join_graph(41, 20)
+            .unwrap_err()
+            .to_string()
+            .starts_with("n:"));
+        let err = fib_join_graph(40, 2).unwrap_err().to_string();
+        assert!(
+            err.starts_with("cutoff: fib_join(40) with cutoff 2"),
+            "{err}"
+        );
     }
 
     #[test]

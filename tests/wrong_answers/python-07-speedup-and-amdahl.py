@@ -31,6 +31,39 @@ def grow(
     return GROW.format(serial=serial, width=width, height=height, strategy=strategy, threads=threads)
 
 
+WORK_SPAN = """
+def work_and_span(work, edges):
+    {body}
+
+
+work_and_span([1, 3, 5, 1], [(0, 1), (0, 2), (1, 3), (2, 3)])
+"""
+GREEDY = """heavy = {}
+    for a, b in edges:
+        heavy.setdefault(a, []).append(b)
+    waited = {b for _, b in edges}
+    node = max((i for i in range(len(work)) if i not in waited), key=lambda i: work[i], default=None)
+    if node is None:
+        return sum(work), 0
+    span = work[node]
+    while heavy.get(node):
+        node = max(heavy[node], key=lambda b: work[b])
+        span += work[node]
+    return sum(work), span"""
+DEPTH = """depth = [1] * len(work)
+    for a, b in sorted(edges):
+        depth[b] = max(depth[b], depth[a] + 1)
+    return sum(work), max(depth, default=0)"""
+NO_OWN_WORK = """heaviest = [0] * len(work)
+    for a, b in sorted(edges):
+        heaviest[b] = max(heaviest[b], heaviest[a] + work[b])
+    return sum(work), max(heaviest, default=0)"""
+
+
+def work_span(body):
+    return WORK_SPAN.format(body=body)
+
+
 WRONG = [
     {
         "name": "typed-in constants",
@@ -91,5 +124,35 @@ WRONG = [
         "name": "sequential strategy",
         "cells": {"07-grow": grow(strategy="sequential", threads="")},
         "fails": {"07-grow-test": "with the dynamic strategy, got 'sequential'"},
+    },
+    {
+        "name": "span as the largest task (the waiting ignored)",
+        "cells": {"07-work-span": work_span("return sum(work), max(work, default=0)")},
+        "fails": {"07-work-span-test": "each task waits for the one before"},
+    },
+    {
+        "name": "span as the work (as if nothing ran at the same time)",
+        "cells": {"07-work-span": work_span("return sum(work), sum(work)")},
+        "fails": {"07-work-span-test": "with nothing to wait for, the span is the largest task"},
+    },
+    {
+        "name": "greedy: follows the heaviest next task",
+        "cells": {"07-work-span": work_span(GREEDY)},
+        "fails": {"07-work-span-test": "the span is the heaviest path in total work"},
+    },
+    {
+        "name": "counts tasks on the path, not their work",
+        "cells": {"07-work-span": work_span(DEPTH)},
+        "fails": {"07-work-span-test": "span of a chain 2 → 3 → 4"},
+    },
+    {
+        "name": "a path's first task left out",
+        "cells": {"07-work-span": work_span(NO_OWN_WORK)},
+        "fails": {"07-work-span-test": "span of a chain 2 → 3 → 4"},
+    },
+    {
+        "name": "typed-in constants (the example's answer)",
+        "cells": {"07-work-span": work_span("return 10, 7")},
+        "fails": {"07-work-span-test": "the work is the sum of every task's work"},
     },
 ]

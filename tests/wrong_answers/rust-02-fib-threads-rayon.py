@@ -14,6 +14,20 @@ def efficiency(body: str) -> str:
 }}"""
 
 
+def span(body: str) -> str:
+    return f"""/// The span of fib_join(n, cutoff) in fib calls, for cutoff ≥ 1.
+fn span(n: u32, cutoff: u32) -> u64 {{
+{body}
+}}"""
+
+
+def span_above(leaf: str, above: str) -> str:
+    return span(f"    if n <= cutoff {{ {leaf} }} else {{ {above} }}")
+
+
+RECURSE = "1 + span(n - 1, cutoff).max(span(n - 2, cutoff))"
+
+
 NOT_TOGETHER = "never had 2 fib calls in progress at once"
 
 WRONG = [
@@ -108,5 +122,35 @@ WRONG = [
             )
         },
         "fails": {"rust02-efficiency-test": "efficiency at k threads"},
+    },
+    {
+        "name": "both halves added: that is the work",
+        "cells": {"rust02-span": span_above("2 * fib(n) - 1", "1 + span(n - 1, cutoff) + span(n - 2, cutoff)")},
+        "fails": {"rust02-span-test": "that is the work, every call"},
+    },
+    {
+        "name": "the sequential fib's calls, whatever the cutoff",
+        "cells": {"rust02-span": span("    2 * fib(n) - 1")},
+        "fails": {"rust02-span-test": "that is the work, every call"},
+    },
+    {
+        "name": "a leaf counted as one call",
+        "cells": {"rust02-span": span_above("1", RECURSE)},
+        "fails": {"rust02-span-test": "at the cutoff a call is one sequential strand"},
+    },
+    {
+        "name": "a leaf counted as fib(n), its value, not its calls",
+        "cells": {"rust02-span": span_above("fib(n)", RECURSE)},
+        "fails": {"rust02-span-test": "at the cutoff a call is one sequential strand"},
+    },
+    {
+        "name": "the fork's own call left out",
+        "cells": {"rust02-span": span_above("2 * fib(n) - 1", "span(n - 1, cutoff).max(span(n - 2, cutoff))")},
+        "fails": {"rust02-span-test": "its own call (1), then the larger half"},
+    },
+    {
+        "name": "the smaller half",
+        "cells": {"rust02-span": span_above("2 * fib(n) - 1", "1 + span(n - 1, cutoff).min(span(n - 2, cutoff))")},
+        "fails": {"rust02-span-test": "its own call (1), then the larger half"},
     },
 ]

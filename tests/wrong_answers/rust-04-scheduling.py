@@ -96,6 +96,7 @@ WRONG = [
         .unwrap_or(0)"""
             )
         },
-        "fails": {"rust04-best-split-test": "[5, 5]: one task each"},
+        # the measured run may catch it first: its busier thread beat the "best" split
+        "fails": {"rust04-best-split-test": ("[5, 5]: one task each", "less than your best split")},
     },
 ]

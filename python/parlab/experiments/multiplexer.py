@@ -31,17 +31,24 @@ from __future__ import annotations
 import functools
 import itertools
 import types
+from array import array
 from collections import deque
 from collections.abc import Callable, Coroutine, Generator, Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from parlab import _core
 from parlab.checks import check_int
 
 #: The most task names a row's `queue` shows; `queue_length` has the full length.
 QUEUE_SHOWN = 20
-MAX_STEPS = 10_000_000
+#: The most steps of one run: every step is a row of the trace, ~200 bytes at the peak
+#: with the rows kept as columns (10⁶ steps of `chain(1400)`: 0.19 GB; one dict per row took
+#: ~1 KB a step, 1.55 GB at 10⁶ steps, so the old limit of 10⁷ would have needed ~14 GB).
+#: A program that never finishes also keeps its own live coroutines, ~0.5 KB a step.
+MAX_STEPS = 1_000_000
 
 
 class Task:
@@ -133,64 +140,109 @@ def run(
     iteration, event ("awaits", "complete", "not ready"), awaiting, text, queue (the first
     `QUEUE_SHOWN` task names of the queue after the step), queue_length, result (the value
     a task completed with). The frame's attrs hold the result of `main` and the steps per
-    worker. Memory grows linearly with the steps, whatever the length of the queue.
+    worker. Memory grows linearly with the steps (a few hundred bytes each), whatever the
+    length of the queue; max_steps is at most MAX_STEPS.
     """
     root = _root(main)
     try:
         if workers is not None:
-            workers = check_int("workers", workers, 1, 1024)
+            workers = check_int("workers", workers, 1, _core.MAX_THREADS)
         max_steps = check_int("max_steps", max_steps, 1, MAX_STEPS)
     except (TypeError, ValueError):
         root.coroutine.close()  # never started: close it so Python does not warn
         raise
     queue: deque[Task] = deque([root])
     try:
-        rows = _pool(root, queue, workers, max_steps) if workers else _single(root, queue, max_steps)
+        trace = _pool(root, queue, workers, max_steps) if workers else _single(root, queue, max_steps)
     except BaseException:  # an error, max_steps or Ctrl-C: close every coroutine left
         for task in queue:
             task.coroutine.close()
         raise
-    frame = pd.DataFrame(rows)
-    frame["result"] = pd.Series([row["result"] for row in rows], dtype=object)  # keep ints as ints
+    frame = trace.frame()
     frame.attrs["result"] = root.result
     frame.attrs["steps_per_worker"] = frame.groupby("worker").size().to_dict()
     return frame
 
 
-def _row(
-    mode: str,
-    step: int,
-    worker: int,
-    iteration: int,
-    task: Task,
-    kind: str,
-    text: str,
-    queue: Iterable[Task],
-    length: int,
-) -> dict:
-    shown = tuple(t.name for t in itertools.islice(queue, QUEUE_SHOWN + 1))
-    if len(shown) > QUEUE_SHOWN:  # a long queue: its head, and how long it is
-        shown = (*shown[:QUEUE_SHOWN], "…")
-    return {
-        "mode": mode,
-        "task": task.name,
-        "worker": worker,
-        "start_s": float(step),
-        "end_s": float(step + 1),
-        "iteration": iteration,
-        "event": kind,
-        "awaiting": task.awaiting.name if task.awaiting is not None and not task.awaiting.done else None,
-        "text": text,
-        "queue": list(shown),
-        "queue_length": length,
-        "result": task.result if kind == "complete" else None,
-    }
+class _Trace:
+    """The trace's rows kept as columns: a few pointers per step, the texts and task names
+    shared between the steps that repeat them, the numbers in compact arrays."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.numbers = {name: array("q") for name in ("worker", "start", "end", "iteration", "queue_length")}
+        self.objects: dict[str, list[Any]] = {name: [] for name in ("task", "event", "awaiting", "text", "queue")}
+        self.results: dict[int, Any] = {}  # step -> the value a task completed with
+        self._shared: dict[str, str] = {}
+        self._last_shown: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.numbers["worker"])
+
+    def _one(self, text: str) -> str:
+        """The same string object for the same text (each step's f-string is a new one)."""
+        return self._shared.setdefault(text, text)
+
+    def add(
+        self,
+        span: tuple[int, int],
+        worker: int,
+        iteration: int,
+        task: Task,
+        kind: str,
+        text: str,
+        queue: Iterable[Task],
+        length: int,
+    ) -> None:
+        shown = [t.name for t in itertools.islice(queue, QUEUE_SHOWN + 1)]
+        if len(shown) > QUEUE_SHOWN:  # a long queue: its head, and how long it is
+            shown[QUEUE_SHOWN] = "…"
+        if shown == self._last_shown:  # a long queue's head often stays the same: one list
+            shown = self._last_shown
+        self._last_shown = shown
+        if kind == "complete":
+            self.results[len(self)] = task.result
+        waiting = task.awaiting.name if task.awaiting is not None and not task.awaiting.done else None
+        for name, value in zip(self.numbers, (worker, *span, iteration, length), strict=True):
+            self.numbers[name].append(value)
+        for name, value in zip(self.objects, (task.name, kind, waiting, self._one(text), shown), strict=True):
+            self.objects[name].append(value)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows as a frame. Each column list is released once it is an array, and the
+        frame keeps those arrays (copy=False): the peak stays near the final frame's size."""
+        steps = len(self)
+        result = np.full(steps, None, dtype=object)  # keep ints as ints
+        for step, value in self.results.items():
+            result[step] = value
+
+        def objects(name: str) -> pd.Series:
+            return pd.Series(self.objects.pop(name), dtype=object)
+
+        def numbers(name: str) -> np.ndarray:
+            return np.array(self.numbers.pop(name), dtype=np.int64)
+
+        columns = {
+            "mode": pd.Series(np.full(steps, self.mode, dtype=object), dtype=object),
+            "task": objects("task"),
+            "worker": numbers("worker"),
+            "start_s": numbers("start").astype(float),
+            "end_s": numbers("end").astype(float),
+            "iteration": numbers("iteration"),
+            "event": objects("event"),
+            "awaiting": objects("awaiting"),
+            "text": objects("text"),
+            "queue": objects("queue"),
+            "queue_length": numbers("queue_length"),
+            "result": result,
+        }
+        return pd.DataFrame(columns, copy=False)
 
 
-def _single(root: Task, queue: deque[Task], max_steps: int) -> list[dict]:
+def _single(root: Task, queue: deque[Task], max_steps: int) -> _Trace:
     """Each iteration walks the queue once: `done` holds the tasks already walked this
     iteration, `queue` the ones still ahead (tasks awaited now join its end)."""
-    rows: list[dict] = []
+    rows = _Trace("single")
     iteration = 0
     while queue:
         iteration += 1
@@ -208,7 +260,8 @@ def _single(root: Task, queue: deque[Task], max_steps: int) -> list[dict]:
                 kind, text = "not ready", f"{task.name} not ready, awaiting {task.awaiting.name}"
                 done.append(task)
             after = itertools.chain(done, queue)
-            rows.append(_row("single", len(rows), 0, iteration, task, kind, text, after, len(done) + len(queue)))
+            step = len(rows)
+            rows.add((step, step + 1), 0, iteration, task, kind, text, after, len(done) + len(queue))
             if len(rows) >= max_steps and (done or queue):
                 queue.extendleft(reversed(done))  # closed by run()
                 raise RuntimeError(f"max_steps: the tasks did not finish within {max_steps} steps")
@@ -216,8 +269,8 @@ def _single(root: Task, queue: deque[Task], max_steps: int) -> list[dict]:
     return rows
 
 
-def _pool(root: Task, queue: deque[Task], workers: int, max_steps: int) -> list[dict]:
-    rows: list[dict] = []
+def _pool(root: Task, queue: deque[Task], workers: int, max_steps: int) -> _Trace:
+    rows = _Trace(f"pool of {workers}")
     round_ = 0
     while queue:
         round_ += 1
@@ -235,9 +288,7 @@ def _pool(root: Task, queue: deque[Task], workers: int, max_steps: int) -> list[
             else:
                 kind, text = "not ready", f"{task.name} not ready"
                 queue.append(task)
-            row = _row(f"pool of {workers}", len(rows), worker, round_, task, kind, text, queue, len(queue))
-            row["start_s"], row["end_s"] = float(round_ - 1), float(round_)
-            rows.append(row)
+            rows.add((round_ - 1, round_), worker, round_, task, kind, text, queue, len(queue))
             if len(rows) >= max_steps and queue:
                 raise RuntimeError(f"max_steps: the tasks did not finish within {max_steps} steps")
     return rows

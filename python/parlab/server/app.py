@@ -73,8 +73,9 @@ DEFAULT_SLOT_WAIT_S = 5.0
 DEFAULT_SEND_TIMEOUT_S = 10.0
 #: A stream this long past the end of its render, still not read to the end, may be evicted.
 DEFAULT_STALE_STREAM_S = 2.0
-#: Connections at most: a share of the file descriptors, so that a flood cannot take them all.
-DEFAULT_MAX_CONNECTIONS = fd_share(0.5, cap=256)
+#: Connections at most: a share of the file descriptors (read when the app is made), so
+#: that a flood cannot take them all.
+DEFAULT_MAX_CONNECTIONS = 256
 #: How long after the last render or stream ended its memory is given back.
 SETTLE_S = 0.5
 #: Time to read one whole answer, beyond the longest render and its wait for a slot.
@@ -594,7 +595,8 @@ def create_app(
     pages on other sites are refused. allowed_hosts: the Host headers served (None: any;
     default: this machine's names). server_limits: what one connection may hold, read by
     parlab.web's servers (default: header timeout 10 s, write timeout send_timeout_s, a
-    request at most the longest render + slot_wait_s + 60 s, DEFAULT_MAX_CONNECTIONS).
+    request at most the longest render + slot_wait_s + 60 s, at most DEFAULT_MAX_CONNECTIONS
+    connections and fewer where the file descriptor limit is lower: `web.fd_share`).
     """
     max_streams = 2 * check_int("max_renders", max_renders, 1, 1024) if max_streams is None else max_streams
     server = LabServer(max_renders, slot_wait_s, send_timeout_s, max_streams, stale_stream_s)
@@ -602,7 +604,7 @@ def create_app(
         server_limits = ServerLimits(
             write_timeout_s=server.send_timeout_s,
             request_timeout_s=MAX_TIME_LIMIT_MS / 1e3 + server.slots.wait_s + DELIVERY_S,
-            max_connections=DEFAULT_MAX_CONNECTIONS,
+            max_connections=fd_share(0.5, cap=DEFAULT_MAX_CONNECTIONS),
         )
     routes = [
         Route("/", _index),

@@ -24,6 +24,25 @@ pub use interior::{escape_time_periodic, is_interior};
 use crate::error::{Error, Result};
 use crate::mandelbrot::{render_tile as render_tile_scalar, render_tile_by, Frame};
 use crate::tiles::Tile;
+use crate::timeline::LaneSteps;
+
+/// What rendering a tile took: the sum of its escape counts (the work it was) and the
+/// lane-steps the kernel issued for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TileWork {
+    pub iterations: u64,
+    pub lanes: LaneSteps,
+}
+
+impl TileWork {
+    /// A scalar kernel's work: one lane, every step useful.
+    fn scalar(iterations: u64) -> Self {
+        TileWork {
+            iterations,
+            lanes: LaneSteps::scalar(iterations),
+        }
+    }
+}
 
 /// A kernel to render tiles with: a request (`Auto`, `Simd`) or one concrete path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -158,6 +177,19 @@ pub fn render_tile_with(
     stop: &AtomicBool,
     out: &mut Vec<u32>,
 ) -> Result<u64> {
+    render_tile_work(kernel, interior_shortcut, frame, tile, stop, out).map(|w| w.iterations)
+}
+
+/// [`render_tile_with`], with the lane-steps the kernel issued and used (a SIMD kernel
+/// counts them as it goes; the scalar one has one lane, always busy).
+pub fn render_tile_work(
+    kernel: Kernel,
+    interior_shortcut: bool,
+    frame: &Frame,
+    tile: &Tile,
+    stop: &AtomicBool,
+    out: &mut Vec<u32>,
+) -> Result<TileWork> {
     let args = lanes::TileArgs {
         frame,
         tile,
@@ -174,8 +206,10 @@ pub fn render_tile_with(
         Kernel::Neon => unsafe { neon::render_neon(&args, out) },
         Kernel::Portable => portable::render_portable(&args, out),
         // resolve() never returns Auto or Simd, nor a path of another architecture.
-        _ if interior_shortcut => scalar_with_shortcut(frame, tile, stop, out),
-        _ => render_tile_scalar(frame, tile, stop, out),
+        _ if interior_shortcut => {
+            scalar_with_shortcut(frame, tile, stop, out).map(TileWork::scalar)
+        }
+        _ => render_tile_scalar(frame, tile, stop, out).map(TileWork::scalar),
     }
 }
 

@@ -5,6 +5,7 @@
 use std::arch::aarch64::*;
 
 use super::lanes::{self, Lanes, TileArgs, MAX_LANES};
+use super::TileWork;
 use crate::error::Result;
 
 #[derive(Clone, Copy)]
@@ -12,7 +13,6 @@ pub(super) struct Neon(float64x2_t);
 
 impl Lanes for Neon {
     const LANES: usize = 2;
-    const BLOCK_W: usize = 2;
 
     #[inline(always)]
     unsafe fn splat(x: f64) -> Self {
@@ -21,6 +21,10 @@ impl Lanes for Neon {
     #[inline(always)]
     unsafe fn load(values: &[f64; MAX_LANES]) -> Self {
         Neon(vld1q_f64(values.as_ptr()))
+    }
+    #[inline(always)]
+    unsafe fn store(self, values: &mut [f64; MAX_LANES]) {
+        vst1q_f64(values.as_mut_ptr(), self.0)
     }
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
@@ -54,6 +58,6 @@ impl Lanes for Neon {
 /// # Safety
 /// The CPU must support NEON.
 #[target_feature(enable = "neon")]
-pub(super) unsafe fn render_neon(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
+pub(super) unsafe fn render_neon(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<TileWork> {
     lanes::render_tile::<Neon>(args, out)
 }

@@ -3,6 +3,7 @@
 //! aarch64), and it runs anywhere else as plain scalar code.
 
 use super::lanes::{self, Lanes, TileArgs, MAX_LANES};
+use super::TileWork;
 use crate::error::Result;
 
 #[derive(Clone, Copy)]
@@ -10,7 +11,6 @@ pub(super) struct Portable([f64; 4]);
 
 impl Lanes for Portable {
     const LANES: usize = 4;
-    const BLOCK_W: usize = 2;
 
     #[inline(always)]
     unsafe fn splat(x: f64) -> Self {
@@ -19,6 +19,20 @@ impl Lanes for Portable {
     #[inline(always)]
     unsafe fn load(values: &[f64; MAX_LANES]) -> Self {
         Portable([values[0], values[1], values[2], values[3]])
+    }
+    #[inline(always)]
+    unsafe fn store(self, values: &mut [f64; MAX_LANES]) {
+        values[..4].copy_from_slice(&self.0);
+    }
+    #[inline(always)]
+    unsafe fn select(self, bits: u32, o: Self) -> Self {
+        Portable(std::array::from_fn(|k| {
+            if bits >> k & 1 == 1 {
+                o.0[k]
+            } else {
+                self.0[k]
+            }
+        }))
     }
     #[inline(always)]
     unsafe fn add(self, o: Self) -> Self {
@@ -47,7 +61,7 @@ impl Lanes for Portable {
     }
 }
 
-pub(super) fn render_portable(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<u64> {
+pub(super) fn render_portable(args: &TileArgs<'_>, out: &mut Vec<u32>) -> Result<TileWork> {
     // SAFETY: plain Rust, valid on every CPU.
     unsafe { lanes::render_tile::<Portable>(args, out) }
 }
