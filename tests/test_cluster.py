@@ -207,8 +207,10 @@ SCRIPT = textwrap.dedent(
         with cluster.local(workers=2, threads_per_worker=1) as client:
             print(json.dumps({"addresses": [client.scheduler.address, *client.scheduler_info()["workers"]]}))
             report("started")
-            # Long enough that the interrupt lands mid-render: 4800 tiles of heavy work.
-            cluster.render(client, width=1600, height=1200, tile_w=20, tile_h=20, max_iter=100000)
+            # Renders until interrupted, so that the interrupt lands mid-render however fast the
+            # kernel (its periodicity check ends the set's interior early): 4800 tiles each.
+            for _ in range(1000):
+                cluster.render(client, width=1600, height=1200, tile_w=20, tile_h=20, max_iter=100000)
             print("finished", flush=True)
     """
 )

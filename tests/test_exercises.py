@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+from copy import deepcopy
 from pathlib import Path
 
 import nbformat
@@ -129,7 +130,7 @@ class CellRunner:
             self.replies[cell_index] = execute_reply
 
         self.client = NotebookClient(
-            notebook,
+            deepcopy(notebook),  # its own: run() puts each cell it runs in it
             timeout=600,
             allow_errors=True,
             kernel_name=notebook.metadata["kernelspec"]["name"],
@@ -144,6 +145,11 @@ class CellRunner:
             copy.source = source
         copy.outputs = []
         self.replies.pop(index, None)
+        # nbclient routes a display's later updates (a live widget's picture) to the cell at
+        # `index` of its notebook: make that the copy, and forget the displays of earlier runs.
+        self.client.nb.cells[index] = copy
+        for cells in self.client._display_id_map.values():
+            cells.pop(index, None)
         self.client.execute_cell(copy, index)
         return error_text(copy, self.replies.get(index))
 

@@ -68,6 +68,12 @@ CASES = {
     # §9: it went on computing for 11 s after the KeyboardInterrupt) or on a pool's threads.
     "fib asyncio": "fib.run(n=30, calls=60, modes=('asyncio',))",
     "fib threads": "fib.run(n=30, calls=60, modes=('threads',), workers=2)",
+    # Rust calls of up to a second each: a stop flag inside the recursion ends one call part-way; the
+    # pool's threads see it through fib_nogil's stop event, rayon's through Ctrl-C itself. The
+    # GIL-holding `rust` mode ends its call in progress, then leaves nothing behind either.
+    "fib rust-threads": "fib.run(n=40, calls=60, modes=('rust-threads',), workers=2)",
+    "fib rayon": "fib.run(n=40, calls=60, modes=('rayon',), workers=2)",
+    "fib rust": "fib.run(n=38, calls=120, modes=('rust',), workers=2)",
 }
 
 

@@ -1,7 +1,7 @@
 """Type stub of the native module `parlab._core` (built from python/src/lib.rs)."""
 
 from collections.abc import Callable, Sequence
-from typing import Any, SupportsIndex, final
+from typing import Any, Protocol, SupportsIndex, final
 
 import numpy as np
 import numpy.typing as npt
@@ -216,8 +216,12 @@ def hardware() -> HardwareInfo: ...
 def fib(n: int) -> int:
     """fib(n) in Rust, keeping the GIL (other Python threads wait)."""
 
-def fib_nogil(n: int) -> int:
-    """fib(n) in Rust with the GIL released (other Python threads run meanwhile)."""
+class _StopFlag(Protocol):
+    def is_set(self) -> bool: ...
+
+def fib_nogil(n: int, stop: _StopFlag | None = None) -> int:
+    """fib(n) in Rust with the GIL released (other Python threads run meanwhile); Ctrl-C, or
+    `stop.is_set()` on any thread, raises KeyboardInterrupt within a few milliseconds."""
 
 def fib_rayon(n: int, calls: int, workers: int) -> list[tuple[int, int, float, float, int]]:
     """`calls` calls of fib(n) spread by rayon over `workers` threads: (call, worker, start_us, duration_us, value)."""

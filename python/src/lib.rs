@@ -2,7 +2,7 @@
 //! everything else lives in the core (Rust) or the `parlab` package (Python).
 
 use parlab_core as core;
-use pyo3::exceptions::{PyAttributeError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyAttributeError, PyKeyboardInterrupt, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -124,11 +124,42 @@ fn fib(#[pyo3(from_py_with = args::n)] n: u32) -> PyResult<u64> {
 }
 
 /// fib(n) computed in Rust with the GIL released: other Python threads run meanwhile.
+///
+/// A long call stays stoppable: Ctrl-C stops it on the main thread, and `stop` (an object
+/// with `is_set()`, such as a `threading.Event`) on any thread, where Ctrl-C never arrives;
+/// both raise KeyboardInterrupt within a few milliseconds.
 #[pyfunction]
-fn fib_nogil(py: Python<'_>, #[pyo3(from_py_with = args::n)] n: u32) -> PyResult<u64> {
+#[pyo3(signature = (n, stop = None))]
+fn fib_nogil(
+    py: Python<'_>,
+    #[pyo3(from_py_with = args::n)] n: u32,
+    stop: Option<Py<PyAny>>,
+) -> PyResult<u64> {
     core::workloads::check_fib_n(n).map_err(to_py_err)?;
-    Ok(py.detach(|| core::workloads::fib(n)))
+    if n < QUICK_FIB_N {
+        return Ok(py.detach(|| core::workloads::fib(n)));
+    }
+    let mut interrupts = Interrupts::default();
+    let (value, _) = py.detach(|| {
+        core::cancel::run_cancellable(
+            |flag| core::workloads::fib_until(n, flag),
+            || {
+                interrupts.check(|py| match &stop {
+                    Some(stop) if stop.bind(py).call_method0("is_set")?.is_truthy()? => Err(
+                        PyKeyboardInterrupt::new_err("fib_nogil: its stop event was set"),
+                    ),
+                    _ => Ok(()),
+                })
+            },
+        )
+    });
+    // None only when stopped, and then `interrupts` holds the exception that stopped it
+    interrupts.result(Ok(value.unwrap_or_default()))
 }
+
+/// Below this n, fib_nogil computes on the calling thread (fib(30) takes milliseconds):
+/// watching for Ctrl-C from a second thread would cost more than the call.
+const QUICK_FIB_N: u32 = 30;
 
 /// (call, worker, start_us, duration_us, value) of one call of a fib batch.
 type CallTuple = (usize, usize, f64, f64, u64);

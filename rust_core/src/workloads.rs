@@ -28,6 +28,23 @@ pub fn fib(n: u32) -> u64 {
     }
 }
 
+/// The smallest n at which [`fib_until`] looks at its stop flag: fib(24) is about 75,000
+/// calls (a fraction of a millisecond), so a raised flag stops fib(40) within that, for a few
+/// thousand checks in all.
+pub const STOP_CHECK_N: u32 = 24;
+
+/// [`fib`]`(n)` that gives up, returning None, once `stop` is raised: what lets Ctrl-C stop
+/// one long call. The same calls and the same value as `fib` otherwise.
+pub fn fib_until(n: u32, stop: &AtomicBool) -> Option<u64> {
+    if n < STOP_CHECK_N {
+        return Some(fib(n));
+    }
+    if stop.load(Ordering::Relaxed) {
+        return None;
+    }
+    Some(fib_until(n - 1, stop)? + fib_until(n - 2, stop)?)
+}
+
 /// fib(n) with the top `depth` levels of the recursion on their own scoped threads:
 /// 2^depth − 1 threads are spawned (depth 1: one extra thread takes fib(n − 1)).
 pub fn fib_scoped(n: u32, depth: u32) -> u64 {
@@ -191,7 +208,7 @@ pub fn fib_calls(n: u32, calls: usize, threads: usize, stop: &AtomicBool) -> Res
                         return None;
                     }
                     let start = Instant::now();
-                    let value = fib(n);
+                    let value = fib_until(n, stop)?;
                     Some(Span {
                         worker: rayon::current_thread_index().unwrap_or(0),
                         id: call,
@@ -220,6 +237,20 @@ mod tests {
         let first: Vec<u64> = (0..10).map(fib).collect();
         assert_eq!(first, [1, 1, 2, 3, 5, 8, 13, 21, 34, 55]);
         assert_eq!(fib(30), 1_346_269);
+    }
+
+    #[test]
+    fn fib_until_is_fib_unless_stopped() {
+        let go = AtomicBool::new(false);
+        for n in [0, 1, 10, STOP_CHECK_N - 1, STOP_CHECK_N, STOP_CHECK_N + 3] {
+            assert_eq!(fib_until(n, &go), Some(fib(n)), "fib_until({n})");
+        }
+        let stopped = AtomicBool::new(true);
+        assert_eq!(
+            fib_until(STOP_CHECK_N - 1, &stopped),
+            Some(fib(STOP_CHECK_N - 1))
+        ); // too small a call to look at the flag
+        assert_eq!(fib_until(60, &stopped), None); // fib(60) would take hours
     }
 
     #[test]

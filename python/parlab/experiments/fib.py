@@ -112,7 +112,9 @@ def _rust(n: int, calls: int, workers: int) -> list[dict]:
 
 
 def _rust_threads(n: int, calls: int, workers: int) -> list[dict]:
-    return _pool(_core.fib_nogil, n, calls, workers)  # releases the GIL: truly parallel
+    # releases the GIL: truly parallel; on Ctrl-C the stop event ends the calls in progress
+    stop = threading.Event()
+    return _pool(functools.partial(_core.fib_nogil, stop=stop), n, calls, workers, abort=stop.set)
 
 
 def _rayon(n: int, calls: int, workers: int) -> list[dict]:

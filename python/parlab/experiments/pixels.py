@@ -118,23 +118,36 @@ def _threads(times: np.ndarray, workers: int, stop: threading.Event) -> list[dic
             running.done()
 
     threads = [threading.Thread(target=work, args=(p,), name=f"pixel-{p}") for p in range(len(times))]
-    started = []
+    asked = 0  # threads whose start() was called
     try:
         for thread in threads:
+            asked += 1
             thread.start()
-            started.append(thread)
         running.wait()
     except BaseException:
         stop.set()  # every thread ends within a stop check; none outlives the run
-        for _ in range(len(threads) - len(started)):
+        for _ in range(len(threads) - asked):
             running.done()  # never started
+        # The last one asked may have been cut short inside start(): running (it counts itself
+        # done) or never begun (it does not). A thread that began has an ident at once.
+        begun = [t for t in threads[:asked] if t.ident is not None or _begins(t)]
+        for _ in range(asked - len(begun)):
+            running.done()
         running.wait()
-        for thread in started:
+        for thread in begun:
             thread.join()  # returns at once: each has called done()
         raise
     for thread in threads:
         thread.join()
     return [row for pixel_rows in rows for row in pixel_rows]
+
+
+def _begins(thread: threading.Thread, within_s: float = 1.0) -> bool:
+    """Whether a thread whose start() was interrupted runs after all (it sets its ident first)."""
+    deadline = time.monotonic() + within_s
+    while thread.ident is None and time.monotonic() < deadline:
+        time.sleep(0.001)
+    return thread.ident is not None
 
 
 def _pool(times: np.ndarray, workers: int, stop: threading.Event) -> list[dict]:

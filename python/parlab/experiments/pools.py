@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import threading
 from collections.abc import Callable, Coroutine, Iterable, Iterator
@@ -12,6 +13,8 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+#: numbers the thread pools, so that each one's threads carry a name of their own
+_POOLS = itertools.count()
 
 
 def default_workers() -> int:
@@ -30,7 +33,11 @@ def thread_pool(workers: int, abort: Callable[[], None] | None = None) -> Iterat
     """A thread pool that, on an exception or Ctrl-C, drops queued tasks, calls `abort()`
     (which must make the running tasks end soon: set their stop flag, close what they
     wait on) and waits for the running ones: no thread outlives the block."""
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="parlab")
+    # A name of its own: a worker whose start() Ctrl-C cut short runs, but the pool never
+    # counted it (it adds a thread to its set after start() returns), so shutdown() does not
+    # wait for it. The name finds it.
+    prefix = f"parlab-pool-{next(_POOLS)}"
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=prefix)
     try:
         yield pool
     except BaseException:
@@ -38,6 +45,9 @@ def thread_pool(workers: int, abort: Callable[[], None] | None = None) -> Iterat
         if abort is not None:
             abort()
         pool.shutdown(wait=True)
+        for thread in threading.enumerate():
+            if thread.name.startswith(prefix + "_") and thread is not threading.current_thread():
+                thread.join()  # it finds the queue closed and ends
         raise
     pool.shutdown(wait=True)
 
