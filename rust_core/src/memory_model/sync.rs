@@ -298,43 +298,28 @@ impl AtomicBool {
     }
 }
 
-impl AtomicUsize {
-    pub fn swap(&self, value: usize, order: Ordering) -> usize {
-        match &self.0 {
-            Inner::Std(a) => a.swap(value, order),
-            Inner::Loom(a, name, last) => {
-                let old = a.swap(value, order);
-                record(name, format!("swap({value}, {order:?}) read {old}"));
-                last.set(None);
-                old
-            }
+/// Read-modify-write operations of [`AtomicUsize`], one per name: std's, or loom's recorded
+/// as a step of the interleaving (what it wrote, what it read).
+macro_rules! usize_rmw {
+    ($($op:ident),+) => {
+        impl AtomicUsize {
+            $(
+                pub fn $op(&self, value: usize, order: Ordering) -> usize {
+                    match &self.0 {
+                        Inner::Std(a) => a.$op(value, order),
+                        Inner::Loom(a, name, last) => {
+                            let old = a.$op(value, order);
+                            record(name, format!(concat!(stringify!($op), "({}, {:?}) read {}"), value, order, old));
+                            last.set(None);
+                            old
+                        }
+                    }
+                }
+            )+
         }
-    }
-
-    pub fn fetch_add(&self, value: usize, order: Ordering) -> usize {
-        match &self.0 {
-            Inner::Std(a) => a.fetch_add(value, order),
-            Inner::Loom(a, name, last) => {
-                let old = a.fetch_add(value, order);
-                record(name, format!("fetch_add({value}, {order:?}) read {old}"));
-                last.set(None);
-                old
-            }
-        }
-    }
-
-    pub fn fetch_sub(&self, value: usize, order: Ordering) -> usize {
-        match &self.0 {
-            Inner::Std(a) => a.fetch_sub(value, order),
-            Inner::Loom(a, name, last) => {
-                let old = a.fetch_sub(value, order);
-                record(name, format!("fetch_sub({value}, {order:?}) read {old}"));
-                last.set(None);
-                old
-            }
-        }
-    }
+    };
 }
+usize_rmw!(swap, fetch_add, fetch_sub);
 
 /// An `UnsafeCell` whose accesses loom checks: two accesses from different threads that are
 /// not ordered by happens-before (at least one of them a write) are a data race, and loom
